@@ -1,0 +1,57 @@
+# chansync: make demo, make test, make bench.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin
+CMDS  := worker enqueue channelsim datagen
+
+.PHONY: all build demo test test-short generate generate-check vet fmt-check fuzz bench chaos clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+
+# The demo: finds or starts a Postgres, loads a sample data set, runs the
+# simulator and a worker, syncs everything, prints what happened.
+demo: build
+	scripts/demo.sh
+
+# Regenerate the sqlc query layer after editing db/queries or db/schema.
+generate:
+	$(GO) tool sqlc generate
+
+# Fails when the committed generated code is stale.
+generate-check:
+	$(GO) tool sqlc diff
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+# The whole suite against a real Postgres (found or started by
+# scripts/ensure-postgres.sh), with the race detector, then each fuzz
+# target briefly.
+test: generate-check fmt-check vet build
+	@url=$$(scripts/ensure-postgres.sh) && \
+	TEST_DATABASE_URL="$$url" CHANSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -race -count=1 -timeout 20m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+FUZZTIME ?= 3s
+fuzz:
+	@for pkg in $$($(GO) list ./internal/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) $$pkg >/dev/null || { echo "FAIL: fuzz $$pkg $$f"; exit 1; }; \
+	  done; \
+	done
+
+bench: build
+	scripts/bench.sh
+
+clean:
+	rm -rf $(BIN)
+	scripts/stop-postgres.sh || true

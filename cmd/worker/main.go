@@ -1,0 +1,139 @@
+// Command worker keeps the channel in step with the local tables: it works
+// the push queues until SIGINT or SIGTERM. `worker migrate` applies the
+// database migrations.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/chansync/chansync/internal/cli"
+	"github.com/chansync/chansync/internal/database"
+	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/worker"
+)
+
+type runCmd struct {
+	cli.Database
+	cli.Channel
+	cli.Log
+	Concurrency      int           `name:"concurrency" env:"WORKER_CONCURRENCY" default:"16" help:"How many bulk pushes run at once."`
+	EventConcurrency int           `name:"event-concurrency" env:"EVENT_CONCURRENCY" default:"4" help:"How many event-triggered pushes run at once, beside the bulk ones."`
+	BatchSize        int           `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"How many records one job pushes (jobs this worker enqueues itself)."`
+	MaxAttempts      int           `name:"max-attempts" env:"MAX_ATTEMPTS" default:"25" help:"Attempts before a transiently failing record is dead-lettered."`
+	JobTimeout       time.Duration `name:"job-timeout" env:"JOB_TIMEOUT" default:"2m" help:"Longest run of one job; a longer batch is handed back and resumed."`
+	RescueAfter      time.Duration `name:"rescue-after" env:"RESCUE_STUCK_JOBS_AFTER" default:"5m" help:"How long a job of a killed worker stays running before River hands it to another worker."`
+	HTTPAddr         string        `name:"http-addr" env:"HTTP_ADDR" help:"Address for /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080; empty for none."`
+	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight jobs may finish after SIGTERM before they are handed back."`
+}
+
+func (c *runCmd) Validate() error {
+	if err := cli.First(c.Database.Validate, c.Channel.Validate, c.Log.Validate); err != nil {
+		return err
+	}
+	switch {
+	case c.Concurrency < 1:
+		return errors.New("WORKER_CONCURRENCY (--concurrency) must be at least 1")
+	case c.EventConcurrency < 1:
+		return errors.New("EVENT_CONCURRENCY (--event-concurrency) must be at least 1")
+	case c.BatchSize < 1 || c.BatchSize > 1000:
+		return errors.New("BATCH_SIZE (--batch-size) must be between 1 and 1000")
+	case c.MaxAttempts < 1:
+		return errors.New("MAX_ATTEMPTS (--max-attempts) must be at least 1")
+	case c.JobTimeout <= 0:
+		return errors.New("JOB_TIMEOUT (--job-timeout) must be positive")
+	case c.RescueAfter <= c.JobTimeout:
+		return errors.New("RESCUE_STUCK_JOBS_AFTER (--rescue-after) must be longer than JOB_TIMEOUT")
+	case c.ShutdownTimeout <= 0:
+		return errors.New("SHUTDOWN_TIMEOUT (--shutdown-timeout) must be positive")
+	}
+	return nil
+}
+
+func (c *runCmd) Run() error {
+	logger, err := c.Logger()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return worker.Run(ctx, worker.Config{
+		DatabaseURL:    c.DatabaseURL,
+		ChannelBaseURL: c.ChannelBaseURL,
+		ChannelAppKey:  c.ChannelAppKey,
+		ChannelSecret:  c.ChannelSecret,
+		ChannelRPS:     c.ChannelRPS,
+		Jobs: jobs.Config{
+			Concurrency:          c.Concurrency,
+			EventConcurrency:     c.EventConcurrency,
+			MaxAttempts:          c.MaxAttempts,
+			JobTimeout:           c.JobTimeout,
+			RescueStuckJobsAfter: c.RescueAfter,
+		},
+		BatchSize:       c.BatchSize,
+		HTTPAddr:        c.HTTPAddr,
+		ShutdownTimeout: c.ShutdownTimeout,
+		Logger:          logger,
+	})
+}
+
+type migrateCmd struct {
+	cli.Database
+	cli.Log
+}
+
+func (c *migrateCmd) Validate() error {
+	return cli.First(c.Database.Validate, c.Log.Validate)
+}
+
+func (c *migrateCmd) Run() error {
+	logger, err := c.Logger()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	pool, err := database.NewPool(ctx, c.DatabaseURL, database.PoolConfig{ApplicationName: "chansync-migrate"})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	res, err := database.Migrate(ctx, pool, logger)
+	if err != nil {
+		return err
+	}
+	if len(res.AppApplied) == 0 && len(res.RiverApplied) == 0 {
+		fmt.Println("migrations: already up to date")
+		return nil
+	}
+	fmt.Printf("migrations: applied %d chansync and %d River migrations\n", len(res.AppApplied), len(res.RiverApplied))
+	return nil
+}
+
+var cliSpec struct {
+	Run     runCmd     `cmd:"" default:"withargs" help:"Work the push queues until SIGINT or SIGTERM (the default)."`
+	Migrate migrateCmd `cmd:"" help:"Apply chansync's and River's database migrations; safe to run twice."`
+}
+
+func main() {
+	parser := kong.Must(&cliSpec,
+		kong.Name("worker"),
+		kong.Description("chansync worker: pushes local users, companies, tasks, applications and payments to the channel API, in dependency order."),
+	)
+	ctx, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "worker: %v\n", err)
+		os.Exit(2)
+	}
+	if err := ctx.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "worker: %v\n", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,197 @@
+-- Sync state: one row per record chansync has seen.
+
+-- name: ClaimRecords :many
+-- ClaimRecords takes a lease on each record that no other push holds and
+-- returns the claimed records' state; records leased elsewhere are left out.
+INSERT INTO sync_state (kind, record_id, lease_until)
+SELECT @kind::text, unnest(@ids::text[]), now() + make_interval(secs => @lease_seconds::float8)
+ON CONFLICT (kind, record_id) DO UPDATE
+    SET lease_until = excluded.lease_until
+    WHERE sync_state.lease_until IS NULL OR sync_state.lease_until < now()
+RETURNING *;
+
+-- name: RenewLeases :exec
+UPDATE sync_state
+SET lease_until = now() + make_interval(secs => @lease_seconds::float8)
+WHERE kind = @kind AND record_id = ANY(@ids::text[]);
+
+-- name: ReleaseLeases :exec
+UPDATE sync_state SET lease_until = NULL
+WHERE kind = @kind AND record_id = ANY(@ids::text[]);
+
+-- name: SyncStates :many
+-- SyncStates returns the state of the named records (kinds[i], ids[i]).
+SELECT s.*
+FROM sync_state s
+JOIN (SELECT unnest(@kinds::text[]) AS kind, unnest(@ids::text[]) AS record_id) r
+  ON s.kind = r.kind AND s.record_id = r.record_id;
+
+-- name: RecordOutcomes :exec
+-- RecordOutcomes writes the outcome of one push per record and releases
+-- its lease. outcome is one of accepted, unchanged, failed, dead, blocked,
+-- waiting, missing.
+UPDATE sync_state s SET
+    status = CASE o.outcome
+        WHEN 'accepted' THEN 'synced'
+        WHEN 'unchanged' THEN 'synced'
+        WHEN 'failed' THEN 'retrying'
+        WHEN 'dead' THEN 'dead'
+        WHEN 'blocked' THEN 'blocked'
+        WHEN 'waiting' THEN 'pending'
+        ELSE s.status END,
+    accepted_hash = CASE WHEN o.outcome = 'accepted' THEN o.hash ELSE s.accepted_hash END,
+    channel_ref = CASE WHEN o.outcome = 'accepted' AND o.channel_ref <> '' THEN o.channel_ref ELSE s.channel_ref END,
+    accepted_at = CASE WHEN o.outcome = 'accepted' THEN now() ELSE s.accepted_at END,
+    source_updated_at = CASE WHEN o.outcome = 'missing' THEN s.source_updated_at ELSE o.source_updated_at END,
+    attempts = CASE
+        WHEN o.outcome IN ('accepted', 'unchanged') THEN 0
+        WHEN o.outcome IN ('failed', 'dead') THEN s.attempts + 1
+        ELSE s.attempts END,
+    last_error = CASE
+        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
+        WHEN o.outcome = 'missing' THEN s.last_error
+        ELSE NULLIF(o.error, '') END,
+    first_failed_at = CASE
+        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
+        WHEN o.outcome IN ('failed', 'dead', 'blocked') THEN coalesce(s.first_failed_at, now())
+        ELSE s.first_failed_at END,
+    last_failed_at = CASE
+        WHEN o.outcome IN ('failed', 'dead', 'blocked') THEN now()
+        ELSE s.last_failed_at END,
+    blocked_on_kind = CASE
+        WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_kind, '')
+        WHEN o.outcome = 'missing' THEN s.blocked_on_kind
+        ELSE NULL END,
+    blocked_on_id = CASE
+        WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_id, '')
+        WHEN o.outcome = 'missing' THEN s.blocked_on_id
+        ELSE NULL END,
+    last_payload = CASE WHEN o.payload IS NOT NULL THEN o.payload ELSE s.last_payload END,
+    lease_until = NULL,
+    updated_at = now()
+FROM (
+    SELECT
+        unnest(@ids::text[]) AS record_id,
+        unnest(@outcomes::text[]) AS outcome,
+        unnest(@hashes::bytea[]) AS hash,
+        unnest(@channel_refs::text[]) AS channel_ref,
+        unnest(@source_updated_ats::timestamptz[]) AS source_updated_at,
+        unnest(@errors::text[]) AS error,
+        unnest(@blocked_on_kinds::text[]) AS blocked_on_kind,
+        unnest(@blocked_on_ids::text[]) AS blocked_on_id,
+        unnest(@payloads::jsonb[]) AS payload
+) o
+WHERE s.kind = @kind AND s.record_id = o.record_id;
+
+-- name: InsertAttempts :exec
+INSERT INTO sync_attempt (kind, record_id, outcome, error)
+SELECT @kind::text, unnest(@ids::text[]), unnest(@outcomes::text[]), unnest(@errors::text[]);
+
+-- name: BlockedOn :many
+-- BlockedOn lists the records that wait for one of the given parents.
+SELECT kind, record_id FROM sync_state
+WHERE status = 'blocked' AND blocked_on_kind = @parent_kind AND blocked_on_id = ANY(@parent_ids::text[]);
+
+-- name: MarkQueued :exec
+-- MarkQueued creates the state rows of records about to be enqueued.
+INSERT INTO sync_state (kind, record_id)
+SELECT @kind::text, unnest(@ids::text[])
+ON CONFLICT (kind, record_id) DO NOTHING;
+
+-- name: ResetForReplay :many
+-- ResetForReplay moves dead and blocked records matching the filter back to
+-- pending and returns them.
+UPDATE sync_state SET
+    status = 'pending', attempts = 0, blocked_on_kind = NULL, blocked_on_id = NULL,
+    source_updated_at = NULL, updated_at = now()
+WHERE status IN ('dead', 'blocked')
+  AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind))
+  AND (sqlc.narg(record_id)::text IS NULL OR record_id = sqlc.narg(record_id))
+  AND (sqlc.narg(reason)::text IS NULL OR last_error ILIKE '%' || sqlc.narg(reason) || '%')
+RETURNING kind, record_id;
+
+-- name: ReplayCandidates :many
+SELECT kind, record_id, status, last_error FROM sync_state
+WHERE status IN ('dead', 'blocked')
+  AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind))
+  AND (sqlc.narg(record_id)::text IS NULL OR record_id = sqlc.narg(record_id))
+  AND (sqlc.narg(reason)::text IS NULL OR last_error ILIKE '%' || sqlc.narg(reason) || '%')
+ORDER BY kind, record_id;
+
+-- name: ResetRecords :exec
+-- ResetRecords puts named records back to pending (used by push).
+UPDATE sync_state SET status = 'pending', attempts = 0, blocked_on_kind = NULL,
+    blocked_on_id = NULL, source_updated_at = NULL, updated_at = now()
+WHERE kind = @kind AND record_id = ANY(@ids::text[]) AND status IN ('dead', 'blocked');
+
+-- name: DeadLetters :many
+SELECT kind, record_id, status, last_error, attempts, first_failed_at, last_failed_at
+FROM sync_state
+WHERE status IN ('dead', 'blocked')
+  AND (sqlc.narg(kind)::text IS NULL OR kind = sqlc.narg(kind))
+ORDER BY last_failed_at DESC NULLS LAST, kind, record_id
+LIMIT @max_rows;
+
+-- name: StatusCounts :many
+-- StatusCounts counts, per kind, the local records by sync status. A
+-- record counts as in sync only if its row has not changed since the push.
+SELECT 'company'::text AS kind, count(*) AS total,
+    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at) AS in_sync,
+    count(*) FILTER (WHERE s.status = 'retrying') AS retrying,
+    count(*) FILTER (WHERE s.status = 'blocked') AS blocked,
+    count(*) FILTER (WHERE s.status = 'dead') AS dead,
+    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz AS last_accepted_at
+FROM companies t LEFT JOIN sync_state s ON s.kind = 'company' AND s.record_id = t.channel_company_id
+UNION ALL
+SELECT 'user', count(*),
+    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
+    count(*) FILTER (WHERE s.status = 'retrying'),
+    count(*) FILTER (WHERE s.status = 'blocked'),
+    count(*) FILTER (WHERE s.status = 'dead'),
+    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
+FROM users t LEFT JOIN sync_state s ON s.kind = 'user' AND s.record_id = t.channel_user_id
+UNION ALL
+SELECT 'task', count(*),
+    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
+    count(*) FILTER (WHERE s.status = 'retrying'),
+    count(*) FILTER (WHERE s.status = 'blocked'),
+    count(*) FILTER (WHERE s.status = 'dead'),
+    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
+FROM tasks t LEFT JOIN sync_state s ON s.kind = 'task' AND s.record_id = t.channel_task_id
+UNION ALL
+SELECT 'application', count(*),
+    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
+    count(*) FILTER (WHERE s.status = 'retrying'),
+    count(*) FILTER (WHERE s.status = 'blocked'),
+    count(*) FILTER (WHERE s.status = 'dead'),
+    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
+FROM applications t LEFT JOIN sync_state s ON s.kind = 'application' AND s.record_id = t.channel_application_id
+UNION ALL
+SELECT 'payment', count(*),
+    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
+    count(*) FILTER (WHERE s.status = 'retrying'),
+    count(*) FILTER (WHERE s.status = 'blocked'),
+    count(*) FILTER (WHERE s.status = 'dead'),
+    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
+FROM payments t LEFT JOIN sync_state s ON s.kind = 'payment' AND s.record_id = t.channel_payment_id;
+
+-- name: StatesPage :many
+-- StatesPage reads the sync state of one kind in keyset pages, for bulk
+-- change detection.
+SELECT record_id, status, accepted_hash, source_updated_at
+FROM sync_state
+WHERE kind = @kind AND record_id > @after::text AND record_id <= @upto::text
+ORDER BY record_id;
+
+-- name: ForgetAccepted :exec
+-- ForgetAccepted makes every record of a kind look changed, so that the
+-- next bulk run pushes it again (enqueue all --force).
+UPDATE sync_state SET accepted_hash = NULL, source_updated_at = NULL, updated_at = now()
+WHERE kind = @kind;
+
+-- name: QueueDepth :many
+-- QueueDepth counts push jobs not yet finished, by River state.
+SELECT state::text AS state, count(*) AS jobs
+FROM river_job
+WHERE kind LIKE 'push\_%' AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
+GROUP BY state;

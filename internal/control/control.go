@@ -1,0 +1,405 @@
+// Package control holds the operator's controls over the sync: enqueue every
+// changed record (the nightly bulk run), push named records, replay dead
+// letters, and report the status per kind. The enqueue command and the
+// worker's status page both call it, so that they never disagree.
+package control
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/payload"
+	"github.com/chansync/chansync/internal/record"
+)
+
+// Controller runs the operator's controls against one database.
+type Controller struct {
+	pool     *pgxpool.Pool
+	q        *dbsqlc.Queries
+	inserter *jobs.Inserter
+	// PageSize is how many rows a bulk run reads at a time. Default 1000.
+	PageSize int32
+}
+
+// New returns a Controller that enqueues through inserter.
+func New(pool *pgxpool.Pool, inserter *jobs.Inserter) *Controller {
+	return &Controller{pool: pool, q: dbsqlc.New(pool), inserter: inserter, PageSize: 1000}
+}
+
+// KindScan counts what a bulk run found for one kind.
+type KindScan struct {
+	// Kind is the kind scanned.
+	Kind record.Kind `json:"kind"`
+	// Scanned is how many rows were read.
+	Scanned int `json:"scanned"`
+	// Enqueued is how many records were enqueued for a push.
+	Enqueued int `json:"enqueued"`
+	// Unchanged is how many records the channel already holds as they are.
+	Unchanged int `json:"unchanged"`
+	// DeadUnchanged is how many dead letters were left alone because their
+	// row has not changed since (replay them to retry).
+	DeadUnchanged int `json:"dead_unchanged"`
+}
+
+// AllOptions tune EnqueueAll.
+type AllOptions struct {
+	// Kinds limits the run; empty means every kind.
+	Kinds []record.Kind
+	// Force pushes every record again, changed or not.
+	Force bool
+	// ProgressFunc, if set, is called after each page.
+	ProgressFunc func(KindScan)
+}
+
+// EnqueueAll enqueues a push for every record whose payload differs from the
+// one the channel last accepted (every record with Force). It reads the
+// tables a page at a time, in id order, so its memory stays flat.
+func (c *Controller) EnqueueAll(ctx context.Context, opts AllOptions) ([]KindScan, error) {
+	kinds := opts.Kinds
+	if len(kinds) == 0 {
+		kinds = record.Kinds
+	}
+	var out []KindScan
+	for _, k := range record.Kinds {
+		if !slices.Contains(kinds, k) {
+			continue
+		}
+		scan, err := c.enqueueKind(ctx, k, opts)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, scan)
+	}
+	return out, nil
+}
+
+func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOptions) (KindScan, error) {
+	scan := KindScan{Kind: k}
+	if opts.Force {
+		if err := c.q.ForgetAccepted(ctx, string(k)); err != nil {
+			return scan, fmt.Errorf("force %s: %w", k, err)
+		}
+	}
+	after := ""
+	for {
+		built, err := payload.Page(ctx, c.q, k, after, c.PageSize)
+		if err != nil {
+			return scan, err
+		}
+		if len(built) == 0 {
+			return scan, nil
+		}
+		last := built[len(built)-1].Ref.ID
+		states, err := c.q.StatesPage(ctx, dbsqlc.StatesPageParams{Kind: string(k), After: after, Upto: last})
+		if err != nil {
+			return scan, fmt.Errorf("read %s sync state: %w", k, err)
+		}
+		byID := make(map[string]dbsqlc.StatesPageRow, len(states))
+		for _, s := range states {
+			byID[s.RecordID] = s
+		}
+		var refs []record.Ref
+		for _, b := range built {
+			scan.Scanned++
+			s, seen := byID[b.Ref.ID]
+			switch {
+			case seen && s.Status == "dead" && s.SourceUpdatedAt != nil && s.SourceUpdatedAt.Equal(b.UpdatedAt):
+				scan.DeadUnchanged++
+			case seen && b.Valid() && s.AcceptedHash != nil && bytes.Equal(s.AcceptedHash, b.Hash):
+				scan.Unchanged++
+			default:
+				refs = append(refs, b.Ref)
+			}
+		}
+		if len(refs) > 0 {
+			if _, err := c.inserter.Insert(ctx, refs, jobs.QueueBulk); err != nil {
+				return scan, fmt.Errorf("enqueue %s: %w", k, err)
+			}
+			scan.Enqueued += len(refs)
+		}
+		if opts.ProgressFunc != nil {
+			opts.ProgressFunc(scan)
+		}
+		after = last
+	}
+}
+
+// MissingError lists ids that have no local row.
+type MissingError struct {
+	Kind record.Kind
+	IDs  []string
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("%s: no local row for %s", e.Kind.Plural(), strings.Join(e.IDs, ", "))
+}
+
+// Push enqueues the named records now, on the events queue; dead or blocked
+// ones are put back to pending first. It fails, enqueueing nothing, if an
+// id has no local row.
+func (c *Controller) Push(ctx context.Context, k record.Kind, ids []string) (int, error) {
+	if len(ids) == 0 {
+		return 0, errors.New("push: name at least one id")
+	}
+	existing, err := c.existing(ctx, k, ids)
+	if err != nil {
+		return 0, err
+	}
+	var missing []string
+	for _, id := range ids {
+		if !slices.Contains(existing, id) {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return 0, &MissingError{Kind: k, IDs: missing}
+	}
+	if err := c.q.ResetRecords(ctx, dbsqlc.ResetRecordsParams{Kind: string(k), Ids: ids}); err != nil {
+		return 0, fmt.Errorf("reset %s: %w", k, err)
+	}
+	refs := make([]record.Ref, len(ids))
+	for i, id := range ids {
+		refs[i] = record.Ref{Kind: k, ID: id}
+	}
+	if _, err := c.inserter.Insert(ctx, refs, jobs.QueueEvents); err != nil {
+		return 0, err
+	}
+	return len(ids), nil
+}
+
+func (c *Controller) existing(ctx context.Context, k record.Kind, ids []string) ([]string, error) {
+	var out []string
+	var err error
+	switch k {
+	case record.User:
+		out, err = c.q.ExistingUserIDs(ctx, ids)
+	case record.Company:
+		out, err = c.q.ExistingCompanyIDs(ctx, ids)
+	case record.Task:
+		out, err = c.q.ExistingTaskIDs(ctx, ids)
+	case record.Application:
+		out, err = c.q.ExistingApplicationIDs(ctx, ids)
+	case record.Payment:
+		out, err = c.q.ExistingPaymentIDs(ctx, ids)
+	default:
+		return nil, fmt.Errorf("unknown kind %q", k)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", k, err)
+	}
+	return out, nil
+}
+
+// ReplayFilter selects dead letters to replay. At least one field must be
+// set; All selects every dead letter.
+type ReplayFilter struct {
+	Kind   record.Kind
+	ID     string
+	Reason string
+	All    bool
+}
+
+// Validate reports a filter that selects nothing on purpose.
+func (f ReplayFilter) Validate() error {
+	if f.Kind == "" && f.ID == "" && f.Reason == "" && !f.All {
+		return errors.New("replay: name --kind, --id or --reason, or --all for every dead letter")
+	}
+	if f.ID != "" && f.Kind == "" {
+		return errors.New("replay: --id needs --kind")
+	}
+	return nil
+}
+
+func (f ReplayFilter) params() (kind, id, reason *string) {
+	if f.Kind != "" {
+		s := string(f.Kind)
+		kind = &s
+	}
+	if f.ID != "" {
+		id = &f.ID
+	}
+	if f.Reason != "" {
+		reason = &f.Reason
+	}
+	return kind, id, reason
+}
+
+// DeadLetter is one dead or blocked record.
+type DeadLetter struct {
+	Kind          record.Kind `json:"kind"`
+	ID            string      `json:"id"`
+	Status        string      `json:"status"`
+	Reason        string      `json:"reason"`
+	Attempts      int         `json:"attempts"`
+	FirstFailedAt *time.Time  `json:"first_failed_at,omitempty"`
+	LastFailedAt  *time.Time  `json:"last_failed_at,omitempty"`
+}
+
+// ReplayCandidates lists the dead letters a filter selects, without
+// changing anything (replay --dry-run).
+func (c *Controller) ReplayCandidates(ctx context.Context, f ReplayFilter) ([]DeadLetter, error) {
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	kind, id, reason := f.params()
+	rows, err := c.q.ReplayCandidates(ctx, dbsqlc.ReplayCandidatesParams{Kind: kind, RecordID: id, Reason: reason})
+	if err != nil {
+		return nil, fmt.Errorf("list dead letters: %w", err)
+	}
+	out := make([]DeadLetter, len(rows))
+	for i, r := range rows {
+		out[i] = DeadLetter{Kind: record.Kind(r.Kind), ID: r.RecordID, Status: r.Status, Reason: deref(r.LastError)}
+	}
+	return out, nil
+}
+
+// Replay puts the dead letters a filter selects back to pending and
+// enqueues them. It returns how many it requeued.
+func (c *Controller) Replay(ctx context.Context, f ReplayFilter) (int, error) {
+	if err := f.Validate(); err != nil {
+		return 0, err
+	}
+	kind, id, reason := f.params()
+	tx, err := c.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("replay: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	rows, err := c.q.WithTx(tx).ResetForReplay(ctx, dbsqlc.ResetForReplayParams{Kind: kind, RecordID: id, Reason: reason})
+	if err != nil {
+		return 0, fmt.Errorf("replay: %w", err)
+	}
+	refs := make([]record.Ref, len(rows))
+	for i, r := range rows {
+		refs[i] = record.Ref{Kind: record.Kind(r.Kind), ID: r.RecordID}
+	}
+	if _, err := c.inserter.InsertTx(ctx, tx, refs, jobs.QueueBulk); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("replay: %w", err)
+	}
+	return len(refs), nil
+}
+
+// KindStatus is the sync status of one kind.
+type KindStatus struct {
+	Kind     record.Kind `json:"kind"`
+	Total    int64       `json:"total"`
+	InSync   int64       `json:"in_sync"`
+	Pending  int64       `json:"pending"`
+	Retrying int64       `json:"retrying"`
+	Blocked  int64       `json:"blocked"`
+	Dead     int64       `json:"dead"`
+	// LastAcceptedAt is when the channel last accepted a record of this
+	// kind; nil if never.
+	LastAcceptedAt *time.Time `json:"last_accepted_at,omitempty"`
+}
+
+// Status is the whole picture: per kind, the queue, the newest dead letters.
+type Status struct {
+	Kinds       []KindStatus     `json:"kinds"`
+	Queue       map[string]int64 `json:"queue"`
+	DeadLetters []DeadLetter     `json:"dead_letters"`
+}
+
+// QueueIdle reports whether no push job is waiting or running.
+func (s Status) QueueIdle() bool {
+	for _, n := range s.Queue {
+		if n > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// Status reads the status per kind, the queue depth and up to maxDead of the
+// newest dead letters (of kind, if not empty).
+func (c *Controller) Status(ctx context.Context, kind record.Kind, maxDead int32) (Status, error) {
+	var st Status
+	counts, err := c.q.StatusCounts(ctx)
+	if err != nil {
+		return st, fmt.Errorf("status counts: %w", err)
+	}
+	order := map[string]int{}
+	for i, k := range record.Kinds {
+		order[string(k)] = i
+	}
+	slices.SortFunc(counts, func(a, b dbsqlc.StatusCountsRow) int { return order[a.Kind] - order[b.Kind] })
+	for _, r := range counts {
+		ks := KindStatus{
+			Kind: record.Kind(r.Kind), Total: r.Total, InSync: r.InSync, Retrying: r.Retrying,
+			Blocked: r.Blocked, Dead: r.Dead,
+		}
+		ks.Pending = ks.Total - ks.InSync - ks.Retrying - ks.Blocked - ks.Dead
+		if r.LastAcceptedAt.After(time.Unix(0, 0)) {
+			t := r.LastAcceptedAt
+			ks.LastAcceptedAt = &t
+		}
+		st.Kinds = append(st.Kinds, ks)
+	}
+	depth, err := c.q.QueueDepth(ctx)
+	if err != nil {
+		return st, fmt.Errorf("queue depth: %w", err)
+	}
+	st.Queue = map[string]int64{}
+	for _, d := range depth {
+		st.Queue[d.State] = d.Jobs
+	}
+	var kp *string
+	if kind != "" {
+		s := string(kind)
+		kp = &s
+	}
+	dead, err := c.q.DeadLetters(ctx, dbsqlc.DeadLettersParams{Kind: kp, MaxRows: maxDead})
+	if err != nil {
+		return st, fmt.Errorf("dead letters: %w", err)
+	}
+	for _, d := range dead {
+		st.DeadLetters = append(st.DeadLetters, DeadLetter{
+			Kind: record.Kind(d.Kind), ID: d.RecordID, Status: d.Status, Reason: deref(d.LastError),
+			Attempts: int(d.Attempts), FirstFailedAt: d.FirstFailedAt, LastFailedAt: d.LastFailedAt,
+		})
+	}
+	return st, nil
+}
+
+// WaitIdle polls until no push job is waiting or running, calling tick
+// with each status read; it returns the last status.
+func (c *Controller) WaitIdle(ctx context.Context, every time.Duration, tick func(Status)) (Status, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		st, err := c.Status(ctx, "", 20)
+		if err != nil {
+			return st, err
+		}
+		if tick != nil {
+			tick(st)
+		}
+		if st.QueueIdle() {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,201 @@
+// Package worker assembles the long-running process: the database pool, the
+// channel client, the sync engine, River's client working the push queues,
+// the HTTP server for health and metrics, and a graceful shutdown.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
+	"golang.org/x/time/rate"
+
+	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/chansync/chansync/internal/channelpush"
+	"github.com/chansync/chansync/internal/database"
+	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/telemetry"
+)
+
+// Config is everything the worker needs. Zero values take the defaults of
+// the packages they are passed to.
+type Config struct {
+	// DatabaseURL is the Postgres connection string.
+	DatabaseURL string
+	// ChannelBaseURL, ChannelAppKey and ChannelSecret reach the channel.
+	ChannelBaseURL string
+	ChannelAppKey  string
+	ChannelSecret  string
+	// ChannelRPS caps requests per second to the channel from this process;
+	// 0 means no cap.
+	ChannelRPS float64
+	// Jobs tunes the job queue (concurrency, attempts, timeouts).
+	Jobs jobs.Config
+	// Engine tunes the sync engine (leases, parent waits).
+	Engine syncer.Config
+	// BatchSize is how many records one job pushes. Default 100.
+	BatchSize int
+	// HTTPAddr, if set, serves /healthz, /readyz and /metrics.
+	HTTPAddr string
+	// ShutdownTimeout bounds how long in-flight jobs may run after a stop
+	// signal before they are cancelled and handed back. Default 30s.
+	ShutdownTimeout time.Duration
+	// ReportInterval is how often a progress line is logged. Default 10s.
+	ReportInterval time.Duration
+	// Logger receives every log line.
+	Logger *slog.Logger
+	// ReadyFunc, if set, is called with the HTTP listener's address once the
+	// worker is working.
+	ReadyFunc func(httpAddr string)
+}
+
+// Run works until ctx is cancelled, then stops fetching jobs, lets in-flight
+// jobs finish within ShutdownTimeout, cancels and hands back the rest, and
+// returns nil.
+func Run(ctx context.Context, cfg Config) error {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.ReportInterval <= 0 {
+		cfg.ReportInterval = 10 * time.Second
+	}
+	jcfg := cfg.Jobs
+	jcfg.Logger = logger.With(slog.String("component", "river"))
+	if jcfg.Concurrency <= 0 {
+		jcfg.Concurrency = 16
+	}
+
+	pool, err := database.NewPool(ctx, cfg.DatabaseURL, database.PoolConfig{
+		MaxConns:        int32(min(jcfg.Concurrency+jcfg.EventConcurrency+10, 60)),
+		ApplicationName: "chansync-worker",
+	})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := database.CheckMigrations(ctx, pool); err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	outcomes := telemetry.NewOutcomes(reg)
+
+	var limiter *rate.Limiter
+	if cfg.ChannelRPS > 0 {
+		limiter = rate.NewLimiter(rate.Limit(cfg.ChannelRPS), max(1, int(cfg.ChannelRPS)))
+	}
+	client, err := channelapi.New(channelapi.Config{
+		BaseURL: cfg.ChannelBaseURL,
+		AppKey:  cfg.ChannelAppKey,
+		Secret:  cfg.ChannelSecret,
+		Limiter: limiter,
+		Logger:  logger.With(slog.String("component", "channel")),
+	})
+	if err != nil {
+		return err
+	}
+
+	pushWorker := jobs.NewPushWorker(jcfg)
+	workers := river.NewWorkers()
+	jobs.Register(workers, pushWorker)
+	riverClient, err := jobs.NewClient(pool, workers, jcfg)
+	if err != nil {
+		return err
+	}
+	inserter := &jobs.Inserter{Client: riverClient, BatchSize: cfg.BatchSize}
+	ecfg := cfg.Engine
+	ecfg.Observer = outcomes
+	pushWorker.Pusher = syncer.New(pool, channelpush.New(client), func(ctx context.Context, refs []record.Ref) error {
+		_, err := inserter.Insert(ctx, refs, jobs.QueueEvents)
+		return err
+	}, logger, ecfg)
+
+	var srv *http.Server
+	httpAddr := ""
+	if cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+		}
+		httpAddr = ln.Addr().String()
+		srv = &http.Server{Handler: newMux(pool, reg), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("http server", slog.String("error", err.Error()))
+			}
+		}()
+	}
+
+	if err := riverClient.Start(ctx); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	logger.Info("worker started",
+		slog.Int("concurrency", jcfg.Concurrency), slog.Int("event_concurrency", pushWorker.EventConcurrency()),
+		slog.String("http_addr", httpAddr), slog.String("channel", cfg.ChannelBaseURL))
+	reportCtx, stopReport := context.WithCancel(context.WithoutCancel(ctx))
+	reportDone := make(chan struct{})
+	go func() {
+		defer close(reportDone)
+		outcomes.Report(reportCtx, logger, cfg.ReportInterval)
+	}()
+	if cfg.ReadyFunc != nil {
+		cfg.ReadyFunc(httpAddr)
+	}
+
+	<-ctx.Done()
+	logger.Info("stopping: finishing in-flight jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := riverClient.Stop(stopCtx); err != nil {
+		logger.Warn("in-flight jobs did not finish in time: cancelling and handing them back", slog.String("error", err.Error()))
+		hardCtx, hardCancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer hardCancel()
+		if err := riverClient.StopAndCancel(hardCtx); err != nil {
+			logger.Error("hard stop", slog.String("error", err.Error()))
+		}
+	}
+	if srv != nil {
+		shutCtx, shutCancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer shutCancel()
+		_ = srv.Shutdown(shutCtx)
+	}
+	stopReport()
+	<-reportDone
+	logger.Info("worker stopped")
+	return nil
+}
+
+func newMux(pool interface {
+	Ping(context.Context) error
+}, reg *prometheus.Registry) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	return mux
+}
