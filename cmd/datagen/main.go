@@ -23,6 +23,7 @@ type cmd struct {
 	Seed    uint64 `name:"seed" default:"1" help:"Seed, for a reproducible set."`
 	Prefix  string `name:"prefix" default:"" help:"Put before every id."`
 	Invalid bool   `name:"invalid" help:"Add a handful of invalid records and records that depend on them."`
+	Quiet   bool   `name:"quiet" help:"Leave no outbox entries: the rows wait for enqueue all instead of being pushed as events."`
 }
 
 func (c *cmd) Validate() error { return c.Database.Validate() }
@@ -41,7 +42,11 @@ func (c *cmd) Run() error {
 	if c.Invalid {
 		invalid, dependants = set.AddInvalid(c.Prefix)
 	}
-	if err := set.Load(ctx, pool); err != nil {
+	load := set.Load
+	if c.Quiet {
+		load = set.LoadQuiet
+	}
+	if err := load(ctx, pool); err != nil {
 		return err
 	}
 	fmt.Printf("loaded %d companies, %d users, %d tasks, %d applications, %d payments (%d invalid, %d depending on invalid ones) in %s\n",

@@ -308,4 +308,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-

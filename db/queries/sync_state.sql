@@ -90,7 +90,7 @@ SELECT @kind::text, unnest(@ids::text[]), unnest(@outcomes::text[]), unnest(@err
 -- name: BlockedOn :many
 -- BlockedOn lists the records that wait for one of the given parents.
 SELECT kind, record_id FROM sync_state
-WHERE status = 'blocked' AND blocked_on_kind = @parent_kind AND blocked_on_id = ANY(@parent_ids::text[]);
+WHERE status = 'blocked' AND blocked_on_kind = @parent_kind::text AND blocked_on_id = ANY(@parent_ids::text[]);
 
 -- name: MarkQueued :exec
 -- MarkQueued creates the state rows of records about to be enqueued.

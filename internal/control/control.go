@@ -307,7 +307,9 @@ type KindStatus struct {
 
 // Status is the whole picture: per kind, the queue, the newest dead letters.
 type Status struct {
-	Kinds       []KindStatus     `json:"kinds"`
+	Kinds []KindStatus `json:"kinds"`
+	// Queue counts push jobs not yet finished by River state, and changes
+	// waiting in the outbox under "outbox".
 	Queue       map[string]int64 `json:"queue"`
 	DeadLetters []DeadLetter     `json:"dead_letters"`
 }
@@ -354,6 +356,13 @@ func (c *Controller) Status(ctx context.Context, kind record.Kind, maxDead int32
 	st.Queue = map[string]int64{}
 	for _, d := range depth {
 		st.Queue[d.State] = d.Jobs
+	}
+	lag, err := c.q.OutboxLag(ctx)
+	if err != nil {
+		return st, fmt.Errorf("outbox: %w", err)
+	}
+	if lag.Entries > 0 {
+		st.Queue["outbox"] = lag.Entries
 	}
 	var kp *string
 	if kind != "" {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/validate"
 )
 
 // Options size a data set.
@@ -192,17 +193,7 @@ func personName(r *rand.Rand) string {
 func IDCard(r *rand.Rand) string {
 	birth := time.Date(1960+r.IntN(45), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
 	body := regions[r.IntN(len(regions))] + birth.Format("20060102") + fmt.Sprintf("%03d", r.IntN(1000))
-	return body + string(IDCardCheckDigit(body))
-}
-
-// IDCardCheckDigit returns the GB 11643 check digit of the first 17 digits.
-func IDCardCheckDigit(body17 string) byte {
-	weights := [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 17 {
-		sum += int(body17[i]-'0') * weights[i]
-	}
-	return "10X98765432"[sum%11]
+	return body + string(validate.IDCardCheckDigit(body))
 }
 
 const creditAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -213,21 +204,7 @@ func CreditCode(r *rand.Rand) string {
 	for len(b) < 17 {
 		b = append(b, creditAlphabet[r.IntN(len(creditAlphabet))])
 	}
-	return string(b) + string(CreditCodeCheckDigit(string(b)))
-}
-
-// CreditCodeCheckDigit returns the GB 32100 check character of the first 17.
-func CreditCodeCheckDigit(body17 string) byte {
-	weights := [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
-	sum := 0
-	for i := range 17 {
-		for v := range len(creditAlphabet) {
-			if creditAlphabet[v] == body17[i] {
-				sum += v * weights[i]
-			}
-		}
-	}
-	return creditAlphabet[(31-sum%31)%31]
+	return string(b) + string(validate.SocialCreditCodeCheckChar(string(b)))
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -240,8 +217,20 @@ func mustJSON(v any) []byte {
 	return b
 }
 
-// Load inserts the set into the local tables with COPY, parents first.
+// Load inserts the set into the local tables with COPY, parents first, as an
+// HR system's bulk import would: the tables' triggers record every row in
+// the outbox, so a running worker pushes them as events.
 func (s *Set) Load(ctx context.Context, pool *pgxpool.Pool) error {
+	return s.load(ctx, pool, false)
+}
+
+// LoadQuiet inserts the set like Load, then removes the outbox entries it
+// made in the same transaction: the rows wait for a bulk run (enqueue all).
+func (s *Set) LoadQuiet(ctx context.Context, pool *pgxpool.Pool) error {
+	return s.load(ctx, pool, true)
+}
+
+func (s *Set) load(ctx context.Context, pool *pgxpool.Pool, quiet bool) error {
 	type table struct {
 		name string
 		cols []string
@@ -285,6 +274,17 @@ func (s *Set) Load(ctx context.Context, pool *pgxpool.Pool) error {
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{tb.name}, tb.cols, pgx.CopyFromRows(tb.rows)); err != nil {
 			return fmt.Errorf("load %s: %w", tb.name, err)
+		}
+	}
+	if quiet {
+		byKind := map[string][]string{}
+		for _, r := range s.Refs() {
+			byKind[string(r.Kind)] = append(byKind[string(r.Kind)], r.ID)
+		}
+		for k, ids := range byKind {
+			if _, err := tx.Exec(ctx, `DELETE FROM sync_outbox WHERE kind = $1 AND record_id = ANY($2)`, k, ids); err != nil {
+				return fmt.Errorf("clear outbox: %w", err)
+			}
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -4,15 +4,20 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/chansync/chansync/internal/validate"
 )
 
-func TestCheckDigits(t *testing.T) {
+func TestGeneratedIdentifiersAreValid(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, byte('X'), IDCardCheckDigit("11010519491231002"))
-	require.Equal(t, byte('3'), CreditCodeCheckDigit("91350100M000100Y4"))
-	// The seed's own examples fail their check digits.
-	require.NotEqual(t, byte('4'), IDCardCheckDigit("11010119900101123"))
-	require.NotEqual(t, byte('1'), CreditCodeCheckDigit("91110000MA00ABCD0"))
+	s := Generate(Options{Records: 500, Seed: 3})
+	for _, u := range s.Users {
+		require.NoError(t, validate.IDCard(u.IDCard), u.IDCard)
+		require.NoError(t, validate.MobilePhone(u.Phone), u.Phone)
+	}
+	for _, c := range s.Companies {
+		require.NoError(t, validate.SocialCreditCode(c.SocialCreditCode), c.SocialCreditCode)
+	}
 }
 
 func TestGenerateSplitsAllKinds(t *testing.T) {

@@ -129,6 +129,14 @@ type SyncAttempt struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+type SyncOutbox struct {
+	Kind           string    `json:"kind"`
+	RecordID       string    `json:"record_id"`
+	FirstChangedAt time.Time `json:"first_changed_at"`
+	LastChangedAt  time.Time `json:"last_changed_at"`
+	Changes        int32     `json:"changes"`
+}
+
 type SyncState struct {
 	Kind            string     `json:"kind"`
 	RecordID        string     `json:"record_id"`

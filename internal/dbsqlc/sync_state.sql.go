@@ -12,11 +12,11 @@ import (
 
 const blockedOn = `-- name: BlockedOn :many
 SELECT kind, record_id FROM sync_state
-WHERE status = 'blocked' AND blocked_on_kind = $1 AND blocked_on_id = ANY($2::text[])
+WHERE status = 'blocked' AND blocked_on_kind = $1::text AND blocked_on_id = ANY($2::text[])
 `
 
 type BlockedOnParams struct {
-	ParentKind *string  `json:"parent_kind"`
+	ParentKind string   `json:"parent_kind"`
 	ParentIds  []string `json:"parent_ids"`
 }
 

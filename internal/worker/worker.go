@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -22,6 +23,7 @@ import (
 	"github.com/chansync/chansync/internal/channelpush"
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/outbox"
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/syncer"
 	"github.com/chansync/chansync/internal/telemetry"
@@ -45,6 +47,14 @@ type Config struct {
 	Engine syncer.Config
 	// BatchSize is how many records one job pushes. Default 100.
 	BatchSize int
+	// EventBatchSize is how many records one event-triggered job pushes.
+	// Default 10.
+	EventBatchSize int
+	// Outbox tunes the relay of table changes into event pushes.
+	Outbox outbox.Config
+	// DisableRelay turns event-triggered pushes off (changes then wait for
+	// the next bulk run).
+	DisableRelay bool
 	// HTTPAddr, if set, serves /healthz, /readyz and /metrics.
 	HTTPAddr string
 	// ShutdownTimeout bounds how long in-flight jobs may run after a stop
@@ -117,13 +127,20 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	inserter := &jobs.Inserter{Client: riverClient, BatchSize: cfg.BatchSize}
+	if cfg.EventBatchSize <= 0 {
+		cfg.EventBatchSize = 10
+	}
+	eventInserter := &jobs.Inserter{Client: riverClient, BatchSize: cfg.EventBatchSize}
 	ecfg := cfg.Engine
 	ecfg.Observer = outcomes
 	pushWorker.Pusher = syncer.New(pool, channelpush.New(client), func(ctx context.Context, refs []record.Ref) error {
-		_, err := inserter.Insert(ctx, refs, jobs.QueueEvents)
+		_, err := eventInserter.Insert(ctx, refs, jobs.QueueEvents)
 		return err
 	}, logger, ecfg)
+	relay := outbox.New(pool, func(ctx context.Context, tx pgx.Tx, refs []record.Ref) error {
+		_, err := eventInserter.InsertTx(ctx, tx, refs, jobs.QueueEvents)
+		return err
+	}, logger.With(slog.String("component", "outbox")), cfg.Outbox)
 
 	var srv *http.Server
 	httpAddr := ""
@@ -147,6 +164,14 @@ func Run(ctx context.Context, cfg Config) error {
 	logger.Info("worker started",
 		slog.Int("concurrency", jcfg.Concurrency), slog.Int("event_concurrency", pushWorker.EventConcurrency()),
 		slog.String("http_addr", httpAddr), slog.String("channel", cfg.ChannelBaseURL))
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	relayDone := make(chan struct{})
+	go func() {
+		defer close(relayDone)
+		if !cfg.DisableRelay {
+			relay.Run(relayCtx)
+		}
+	}()
 	reportCtx, stopReport := context.WithCancel(context.WithoutCancel(ctx))
 	reportDone := make(chan struct{})
 	go func() {
@@ -159,6 +184,8 @@ func Run(ctx context.Context, cfg Config) error {
 
 	<-ctx.Done()
 	logger.Info("stopping: finishing in-flight jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
+	stopRelay()
+	<-relayDone
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := riverClient.Stop(stopCtx); err != nil {

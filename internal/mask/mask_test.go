@@ -1,0 +1,183 @@
+package mask
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMaskers(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		fn   func(string) string
+		in   string
+		want string
+	}{
+		{"IDCard", IDCard, "11010519491231002X", "110105********002X"},
+		{"IDCardDigitCheck", IDCard, "440305199003071235", "440305********1235"},
+		{"IDCardEmpty", IDCard, "", ""},
+		{"IDCardFiveCharsFullyMasked", IDCard, "12345", "*****"},
+		{"IDCardFifteenDigitsFullyMasked", IDCard, "110105491231002", "***************"},
+		{"IDCardSeventeenFullyMasked", IDCard, "11010519491231002", "*****************"},
+		{"IDCardLongerKeepsOnlyHeadAndTail", IDCard, "11010519491231002X-extra", "110105**************xtra"},
+		{"IDCardHugeCappedStars", IDCard, strings.Repeat("9", 100), "999999" + strings.Repeat("*", 32) + "9999"},
+		{"IDCardChinese", IDCard, "一二三四五六七八九十一二三四五六七八", "一二三四五六********五六七八"},
+
+		{"Phone", Phone, "13800138000", "138****8000"},
+		{"PhoneLandline", Phone, "010-12345678", "010*****5678"},
+		{"PhoneWithCountryCode", Phone, "+8613800138000", "+86*******8000"},
+		{"PhoneEmpty", Phone, "", ""},
+		{"PhoneTenDigitsFullyMasked", Phone, "1380013800", "**********"},
+		{"PhoneShortFullyMasked", Phone, "1380013", "*******"},
+		{"PhoneFiveFullyMasked", Phone, "12345", "*****"},
+
+		{"BankAccount16", BankAccount, "6222021234560123", "************0123"},
+		{"BankAccount19", BankAccount, "6222021234567890123", "***************0123"},
+		{"BankAccountTen", BankAccount, "1234567890", "******7890"},
+		{"BankAccountShortFullyMasked", BankAccount, "123456789", "*********"},
+		{"BankAccountEmpty", BankAccount, "", ""},
+
+		{"NameTwo", Name, "张三", "张*"},
+		{"NameFour", Name, "欧阳娜娜", "欧***"},
+		{"NameLatin", Name, "Alice", "A****"},
+		{"NameOneFullyMasked", Name, "张", "*"},
+		{"NameEmpty", Name, "", ""},
+
+		{"Secret", Secret, "your_secret_key", "[redacted]"},
+		{"SecretEmpty", Secret, "", ""},
+
+		{"Token", Token, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "[redacted " + Fingerprint("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9") + "]"},
+		{"TokenBearerKeepsScheme", Token, "Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9", "Bearer [redacted " + Fingerprint("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9") + "]"},
+		{"TokenSpaceNotAScheme", Token, "a token with spaces", "[redacted " + Fingerprint("a token with spaces") + "]"},
+		{"TokenEmpty", Token, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, tt.fn(tt.in))
+		})
+	}
+}
+
+func TestFingerprint(t *testing.T) {
+	t.Parallel()
+
+	// SHA-256("abc") = ba7816bf...
+	require.Equal(t, "sha256:ba78", Fingerprint("abc"))
+	require.Equal(t, Fingerprint("x"), Fingerprint("x"))
+	require.NotEqual(t, Fingerprint("token-1"), Fingerprint("token-2"))
+}
+
+func TestText(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"NoDigits", "users/U1001: id_card: check digit mismatch", "users/U1001: id_card: check digit mismatch"},
+		{"IDNumberWithX", "1001 参数错误: id_card 11010519491231002X invalid", "1001 参数错误: id_card 110105********002X invalid"},
+		{"IDNumberAllDigits", "id=440305199003071235;", "id=440305********1235;"},
+		{"IDNumberAfterLetter", "U11010519491231002x", "U110105********002x"},
+		{"Mobile", "phone 13800138000 taken", "phone 138****8000 taken"},
+		{"MobileAtEnds", "13800138000", "138****8000"},
+		{"BankAccount", "account 6222021234567890123 frozen", "account ***************0123 frozen"},
+		{"TwelveDigitsKept", "TX000000000001", "TX000000000001"},
+		{"ElevenDigitsNotMobileKept", "20240101001", "20240101001"},
+		{"RecordIDsKept", "U20240101001 A20240101001", "U20240101001 A20240101001"},
+		{"TwentyDigitsKept", "12345678901234567890", "12345678901234567890"},
+		{"InvalidUTF8Kept", "\xff13800138000\xfe", "\xff138****8000\xfe"},
+		{"Chinese", "手机13800138000已注册", "手机138****8000已注册"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, Text(tt.in))
+		})
+	}
+}
+
+func TestForKey(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		key  string
+		in   string
+		want string
+	}{
+		{"id_card", "11010519491231002X", "110105********002X"},
+		{"ID-Card", "11010519491231002X", "110105********002X"},
+		{"phone", "13800138000", "138****8000"},
+		{"contact_phone", "010-12345678", "010*****5678"},
+		{"bank_account", "6222021234560123", "************0123"},
+		{"secret", "s3cr3t", Redacted},
+		{"CHANNEL_SECRET", "s3cr3t", Redacted},
+		{"client_secret", "s3cr3t", Redacted},
+		{"db_password", "pw", Redacted},
+		{"access_token", "abc", "[redacted sha256:ba78]"},
+		{"refresh_token", "abc", "[redacted sha256:ba78]"},
+		{"token", "abc", "[redacted sha256:ba78]"},
+		{"csrf_token", "abc", "[redacted sha256:ba78]"},
+		{"Authorization", "Bearer abc", "Bearer [redacted sha256:ba78]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			t.Parallel()
+			f := ForKey(tt.key)
+			require.NotNil(t, f)
+			require.Equal(t, tt.want, f(tt.in))
+			require.Equal(t, tt.want, Value(tt.key, tt.in))
+		})
+	}
+
+	t.Run("OtherKeys", func(t *testing.T) {
+		t.Parallel()
+		for _, k := range []string{"kind", "id", "name", "error", "access_tokens", "tokens_used", "phone_count_x", "msg"} {
+			require.Nil(t, ForKey(k), k)
+		}
+		require.Equal(t, "see 138****8000", Value("reason", "see 13800138000"))
+	})
+}
+
+// FuzzMaskers checks that no masker shows more than its rule allows, for
+// any input.
+func FuzzMaskers(f *testing.F) {
+	for _, s := range []string{"11010519491231002X", "13800138000", "6222021234567890123", "张三", "12345", "", "\xff\xfe", "Bearer x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		t.Parallel()
+		visible := func(m string) int { return utf8.RuneCountInString(strings.ReplaceAll(m, "*", "")) }
+		n := utf8.RuneCountInString(s)
+		for _, c := range []struct {
+			fn            func(string) string
+			head, tail, h int
+		}{
+			{IDCard, 6, 4, 8}, {Phone, 3, 4, 4}, {BankAccount, 0, 4, 6}, {Name, 1, 0, 1},
+		} {
+			m := c.fn(s)
+			if n-c.head-c.tail < c.h {
+				require.Equal(t, 0, visible(m), "too short: fully masked")
+			} else {
+				require.LessOrEqual(t, visible(m), c.head+c.tail)
+			}
+		}
+		if s != "" {
+			require.Equal(t, Redacted, Secret(s))
+			tok := Token(s)
+			require.Contains(t, tok, "[redacted sha256:")
+			if len(s) >= 8 {
+				require.NotContains(t, tok, s)
+			}
+		}
+		out := Text(s)
+		require.Equal(t, out, Text(out), "scrubbing is idempotent")
+		require.NotRegexp(t, `(^|[^0-9])1[3-9][0-9]{9}($|[^0-9])`, out)
+		require.NotRegexp(t, `(^|[^0-9])[0-9]{17}[0-9Xx]($|[^0-9])`, out)
+	})
+}

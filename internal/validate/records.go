@@ -1,0 +1,331 @@
+package validate
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/chansync/chansync/internal/channelapi"
+)
+
+// User checks a user payload and normalises it in place: id_card and phone
+// are trimmed (and a check letter x becomes X), live_certification's time
+// becomes the channel's format. It returns every problem found.
+func User(u *channelapi.User) Errors {
+	if u == nil {
+		return missingPayload()
+	}
+	var errs Errors
+	errs.Check("channel_user_id", ID(u.ChannelUserID))
+	requiredText(&errs, "name", u.Name, MaxNameLen)
+
+	u.IDCard = strings.TrimSpace(u.IDCard)
+	if len(u.IDCard) == 18 && u.IDCard[17] == 'x' {
+		u.IDCard = u.IDCard[:17] + "X"
+	}
+	if required(&errs, "id_card", u.IDCard) {
+		errs.Check("id_card", IDCard(u.IDCard))
+	}
+	u.Phone = strings.TrimSpace(u.Phone)
+	if required(&errs, "phone", u.Phone) {
+		errs.Check("phone", MobilePhone(u.Phone))
+	}
+
+	if lc := u.LiveCertification; lc != nil {
+		const p = "live_certification."
+		if lc.Certified == nil {
+			errs.Add(p+"certified", RuleRequired, "is required")
+		}
+		requiredTime(&errs, p+"certification_time", &lc.CertificationTime)
+		optionalText(&errs, p+"certification_method", lc.CertificationMethod, MaxNameLen)
+		nonNegative(&errs, p+"face_score", lc.FaceScore)
+		nonNegative(&errs, p+"liveness_score", lc.LivenessScore)
+		urlList(&errs, p+"photos", lc.Photos)
+	}
+	return errs
+}
+
+// Company checks a company payload and normalises it in place: codes and
+// contact_phone are trimmed, business_license dates are trimmed. It returns
+// every problem found.
+func Company(c *channelapi.Company) Errors {
+	if c == nil {
+		return missingPayload()
+	}
+	var errs Errors
+	errs.Check("channel_company_id", ID(c.ChannelCompanyID))
+	requiredText(&errs, "company_name", c.CompanyName, MaxNameLen)
+
+	c.SocialCreditCode = strings.TrimSpace(c.SocialCreditCode)
+	if required(&errs, "social_credit_code", c.SocialCreditCode) {
+		errs.Check("social_credit_code", SocialCreditCode(c.SocialCreditCode))
+	}
+	optionalText(&errs, "legal_person", c.LegalPerson, MaxNameLen)
+	optionalText(&errs, "contact_person", c.ContactPerson, MaxNameLen)
+	c.ContactPhone = strings.TrimSpace(c.ContactPhone)
+	if c.ContactPhone != "" {
+		errs.Check("contact_phone", ContactPhone(c.ContactPhone))
+	}
+
+	if bl := c.BusinessLicense; bl != nil {
+		const p = "business_license."
+		bl.LicenseNumber = strings.TrimSpace(bl.LicenseNumber)
+		requiredText(&errs, p+"license_number", bl.LicenseNumber, MaxCodeLen)
+		optionalURL(&errs, p+"license_photo", bl.LicensePhoto)
+		issue, okIssue := optionalDate(&errs, p+"issue_date", &bl.IssueDate)
+		expiry, okExpiry := optionalDate(&errs, p+"expiry_date", &bl.ExpiryDate)
+		if okIssue && okExpiry && !expiry.After(issue) {
+			errs.Add(p+"expiry_date", RuleOrder, "must be after issue_date")
+		}
+		nonNegative(&errs, p+"registration_capital", bl.RegistrationCapital)
+		nonNegative(&errs, p+"paid_in_capital", bl.PaidInCapital)
+	}
+
+	optionalText(&errs, "registered_address", c.RegisteredAddress, MaxAddressLen)
+	multilineText(&errs, "business_scope", &c.BusinessScope, MaxTextLen)
+	return errs
+}
+
+// Task checks a task payload and normalises it in place: task_type,
+// status and salary.salary_type become codes, times become the channel's
+// format, salary.amount becomes a canonical decimal. It returns every
+// problem found.
+func Task(t *channelapi.Task) Errors {
+	if t == nil {
+		return missingPayload()
+	}
+	var errs Errors
+	errs.Check("channel_task_id", ID(t.ChannelTaskID))
+	errs.Check("channel_company_id", ID(t.ChannelCompanyID))
+	requiredText(&errs, "task_name", t.TaskName, MaxNameLen)
+	enum(&errs, "task_type", &t.TaskType, TaskTypes, true)
+	if t.RecruitCount <= 0 {
+		errs.Add("recruit_count", RulePositive, "must be greater than 0")
+	}
+	rStart, okRS := requiredTime(&errs, "recruitment_start_time", &t.RecruitmentStartTime)
+	rEnd, okRE := requiredTime(&errs, "recruitment_end_time", &t.RecruitmentEndTime)
+	if okRS && okRE && !rEnd.After(rStart) {
+		errs.Add("recruitment_end_time", RuleOrder, "must be after recruitment_start_time")
+	}
+	wStart, okWS := optionalTime(&errs, "work_start_time", &t.WorkStartTime)
+	wEnd, okWE := optionalTime(&errs, "work_end_time", &t.WorkEndTime)
+	if okWS && okWE && !wEnd.After(wStart) {
+		errs.Add("work_end_time", RuleOrder, "must be after work_start_time")
+	}
+	multilineText(&errs, "wage_description", &t.WageDescription, MaxTextLen)
+	multilineText(&errs, "recruitment_description", &t.RecruitmentDescription, MaxTextLen)
+	optionalText(&errs, "work_location", t.WorkLocation, MaxAddressLen)
+	multilineText(&errs, "job_requirements", &t.JobRequirements, MaxTextLen)
+
+	if s := t.Salary; s != nil {
+		const p = "salary."
+		enum(&errs, p+"salary_type", &s.SalaryType, SalaryTypes, true)
+		if s.Amount == nil {
+			errs.Add(p+"amount", RuleRequired, "is required")
+		} else if norm, err := Amount(s.Amount.String()); errs.Check(p+"amount", err) {
+			*s.Amount = json.Number(norm)
+		}
+		currency(&errs, p+"currency", &s.Currency)
+		optionalText(&errs, p+"settlement_type", s.SettlementType, MaxNameLen)
+	}
+	enum(&errs, "status", &t.Status, TaskStatuses, false)
+	return errs
+}
+
+// Application checks an application payload and normalises it in place:
+// applied_at becomes the channel's format, status a code. It returns every
+// problem found.
+func Application(a *channelapi.Application) Errors {
+	if a == nil {
+		return missingPayload()
+	}
+	var errs Errors
+	errs.Check("channel_application_id", ID(a.ChannelApplicationID))
+	errs.Check("channel_user_id", ID(a.ChannelUserID))
+	errs.Check("channel_task_id", ID(a.ChannelTaskID))
+	requiredTime(&errs, "applied_at", &a.AppliedAt)
+	optionalURL(&errs, "resume_url", a.ResumeURL)
+	optionalText(&errs, "application_channel", a.ApplicationChannel, MaxNameLen)
+	enum(&errs, "status", &a.Status, ApplicationStatuses, false)
+	multilineText(&errs, "remark", &a.Remark, MaxTextLen)
+	return errs
+}
+
+// Payment checks a payment payload and normalises it in place:
+// payment_type and status become codes, amount a canonical decimal,
+// payment_time the channel's format, codes are trimmed. payment_type user
+// requires channel_user_id; application requires channel_application_id.
+// It returns every problem found.
+func Payment(p *channelapi.Payment) Errors {
+	if p == nil {
+		return missingPayload()
+	}
+	var errs Errors
+	errs.Check("channel_payment_id", ID(p.ChannelPaymentID))
+	typeOK := enum(&errs, "payment_type", &p.PaymentType, PaymentTypes, true)
+	refs := []struct {
+		field, typ string
+		id         string
+	}{
+		{"channel_user_id", "user", p.ChannelUserID},
+		{"channel_application_id", "application", p.ChannelApplicationID},
+	}
+	for _, r := range refs {
+		switch {
+		case r.id != "":
+			errs.Check(r.field, ID(r.id))
+		case typeOK && p.PaymentType == r.typ:
+			errs.Add(r.field, RuleReference, "is required when payment_type is "+r.typ)
+		}
+	}
+	if norm, err := Amount(p.Amount.String()); errs.Check("amount", err) {
+		p.Amount = json.Number(norm)
+	}
+	currency(&errs, "currency", &p.Currency)
+	requiredTime(&errs, "payment_time", &p.PaymentTime)
+	optionalText(&errs, "payment_method", p.PaymentMethod, MaxNameLen)
+	optionalText(&errs, "payment_channel", p.PaymentChannel, MaxNameLen)
+	optionalText(&errs, "bank_name", p.BankName, MaxNameLen)
+	p.BankAccount = strings.TrimSpace(p.BankAccount)
+	optionalText(&errs, "bank_account", p.BankAccount, MaxCodeLen)
+	p.TransactionNo = strings.TrimSpace(p.TransactionNo)
+	optionalText(&errs, "transaction_no", p.TransactionNo, MaxCodeLen)
+
+	if b := p.PaymentBasis; b == nil {
+		errs.Add("payment_basis", RuleRequired, "is required")
+	} else {
+		const f = "payment_basis."
+		requiredText(&errs, f+"basis_type", b.BasisType, MaxNameLen)
+		nonNegative(&errs, f+"work_hours", b.WorkHours)
+		start, okStart := optionalDate(&errs, f+"work_date_start", &b.WorkDateStart)
+		end, okEnd := optionalDate(&errs, f+"work_date_end", &b.WorkDateEnd)
+		if okStart && okEnd && end.Before(start) {
+			errs.Add(f+"work_date_end", RuleOrder, "must not be before work_date_start")
+		}
+		multilineText(&errs, f+"description", &b.Description, MaxTextLen)
+		urlList(&errs, f+"supporting_docs", b.SupportingDocs)
+	}
+	enum(&errs, "status", &p.Status, PaymentStatuses, false)
+	multilineText(&errs, "remark", &p.Remark, MaxTextLen)
+	return errs
+}
+
+func missingPayload() Errors {
+	return Errors{{Rule: RuleRequired, Detail: "payload is missing"}}
+}
+
+// required records a "required" error when s is blank and reports whether
+// s is present.
+func required(errs *Errors, field, s string) bool {
+	if strings.TrimSpace(s) == "" {
+		errs.Add(field, RuleRequired, "is required")
+		return false
+	}
+	return true
+}
+
+func requiredText(errs *Errors, field, s string, max int) {
+	if required(errs, field, s) {
+		errs.Check(field, Text(s, max))
+	}
+}
+
+func optionalText(errs *Errors, field, s string, max int) {
+	if s != "" {
+		errs.Check(field, Text(s, max))
+	}
+}
+
+// crlf matches a line end of one or more CRs and an LF.
+var crlf = regexp.MustCompile(`\r+\n`)
+
+// multilineText normalises CRLF line ends to LF, then checks the text.
+func multilineText(errs *Errors, field string, s *string, max int) {
+	if strings.Contains(*s, "\r") {
+		*s = crlf.ReplaceAllLiteralString(*s, "\n")
+	}
+	optionalText(errs, field, *s, max)
+}
+
+func optionalURL(errs *Errors, field, s string) {
+	if s != "" {
+		errs.Check(field, URL(s))
+	}
+}
+
+func urlList(errs *Errors, field string, list []string) {
+	if len(list) > MaxURLListItems {
+		errs.Add(field, RuleLength, fmt.Sprintf("must hold at most %d URLs, got %d", MaxURLListItems, len(list)))
+		return
+	}
+	for i, s := range list {
+		errs.Check(fmt.Sprintf("%s[%d]", field, i), URL(s))
+	}
+}
+
+func nonNegative(errs *Errors, field string, n *json.Number) {
+	if n != nil {
+		errs.Check(field, NonNegative(n.String()))
+	}
+}
+
+// enum normalises *s to its code. A blank optional value becomes "" (the
+// field is omitted). It reports whether *s now holds a code.
+func enum(errs *Errors, field string, s *string, e *Enum, isRequired bool) bool {
+	if strings.TrimSpace(*s) == "" {
+		*s = ""
+		if isRequired {
+			errs.Add(field, RuleRequired, "is required")
+		}
+		return false
+	}
+	code, err := e.Normalize(*s)
+	if !errs.Check(field, err) {
+		return false
+	}
+	*s = code
+	return true
+}
+
+func currency(errs *Errors, field string, s *string) {
+	*s = strings.TrimSpace(*s)
+	if *s != "" {
+		errs.Check(field, Currency(*s))
+	}
+}
+
+// requiredTime normalises *s to the channel's time format and returns the
+// time, and whether it is valid.
+func requiredTime(errs *Errors, field string, s *string) (time.Time, bool) {
+	if !required(errs, field, *s) {
+		return time.Time{}, false
+	}
+	return optionalTime(errs, field, s)
+}
+
+func optionalTime(errs *Errors, field string, s *string) (time.Time, bool) {
+	*s = strings.TrimSpace(*s)
+	if *s == "" {
+		return time.Time{}, false
+	}
+	t, err := ParseTime(*s)
+	if !errs.Check(field, err) {
+		return time.Time{}, false
+	}
+	*s = t.Format(TimeLayout)
+	return t, true
+}
+
+func optionalDate(errs *Errors, field string, s *string) (time.Time, bool) {
+	*s = strings.TrimSpace(*s)
+	if *s == "" {
+		return time.Time{}, false
+	}
+	d, err := ParseDate(*s)
+	if !errs.Check(field, err) {
+		return time.Time{}, false
+	}
+	return d, true
+}

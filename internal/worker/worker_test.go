@@ -1,0 +1,395 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/chansync/chansync/internal/channelsim"
+	"github.com/chansync/chansync/internal/channelsim/channelsimtest"
+	"github.com/chansync/chansync/internal/control"
+	"github.com/chansync/chansync/internal/database/dbtest"
+	"github.com/chansync/chansync/internal/datagen"
+	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/payload"
+	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/worker"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+const (
+	appKey = "e2e-appkey"
+	secret = "e2e-secret-Zq81vN"
+)
+
+// syncBuffer is a log sink safe for concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testBundle struct {
+	pool *pgxpool.Pool
+	sim  *channelsimtest.Server
+	ctl  *control.Controller
+	set  *datagen.Set
+	logs *syncBuffer
+	// invalid and dependants are the ids AddInvalid put in the set.
+	invalid, dependants []string
+}
+
+type setupOpts struct {
+	records int
+	faults  channelsim.Faults
+	retry   *jobs.RetryPolicy
+}
+
+func setup(t *testing.T, opts setupOpts) *testBundle {
+	t.Helper()
+	schema := dbtest.New(t)
+	sim := channelsimtest.Start(t, channelsim.Config{AppKey: appKey, Secret: secret, Faults: opts.faults, Seed: 42})
+	b := &testBundle{pool: schema.Pool, sim: sim, logs: &syncBuffer{}}
+
+	b.set = datagen.Generate(datagen.Options{Records: opts.records, Seed: 11})
+	b.invalid, b.dependants = b.set.AddInvalid("")
+	require.NoError(t, b.set.LoadQuiet(context.Background(), schema.Pool))
+
+	logger := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- worker.Run(ctx, worker.Config{
+			DatabaseURL:    schema.URL,
+			ChannelBaseURL: sim.URL(),
+			ChannelAppKey:  appKey,
+			ChannelSecret:  secret,
+			Jobs: jobs.Config{
+				Concurrency:       8,
+				EventConcurrency:  4,
+				FetchPollInterval: 50 * time.Millisecond,
+				WaitSnooze:        100 * time.Millisecond,
+				RetryPolicy:       opts.retry,
+			},
+			BatchSize:       25,
+			ShutdownTimeout: 10 * time.Second,
+			Logger:          logger,
+			ReadyFunc:       func(string) { close(ready) },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("worker did not start: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+	})
+
+	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
+	require.NoError(t, err)
+	b.ctl = control.New(schema.Pool, &jobs.Inserter{Client: rc, BatchSize: 25})
+	return b
+}
+
+// syncAll runs a bulk enqueue and waits for the queue to drain.
+func (b *testBundle) syncAll(t *testing.T) []control.KindScan {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	scans, err := b.ctl.EnqueueAll(ctx, control.AllOptions{})
+	require.NoError(t, err)
+	b.drain(t)
+	return scans
+}
+
+func (b *testBundle) drain(t *testing.T) control.Status {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	st, err := b.ctl.WaitIdle(ctx, 50*time.Millisecond, nil)
+	require.NoError(t, err)
+	return st
+}
+
+// expected builds, from the local tables, what the channel must hold: the
+// payload of every valid record, keyed by kind and id.
+func (b *testBundle) expected(t *testing.T) map[record.Kind]map[string]map[string]any {
+	t.Helper()
+	q := dbsqlc.New(b.pool)
+	out := map[record.Kind]map[string]map[string]any{}
+	for _, k := range record.Kinds {
+		out[k] = map[string]map[string]any{}
+		built, err := payload.Page(context.Background(), q, k, "", 1_000_000)
+		require.NoError(t, err)
+		for _, bt := range built {
+			if !bt.Valid() {
+				continue
+			}
+			out[k][bt.Ref.ID] = decode(t, bt.JSON)
+		}
+	}
+	return out
+}
+
+func decode(t *testing.T, b []byte) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	require.NoError(t, dec.Decode(&m))
+	return m
+}
+
+// requireConverged asserts that the channel holds exactly the valid local
+// records, field by field, and nothing else.
+func (b *testBundle) requireConverged(t *testing.T, exclude map[string]bool) {
+	t.Helper()
+	want := b.expected(t)
+	for _, k := range record.Kinds {
+		held := b.sim.Records(string(k))
+		for id, fields := range want[k] {
+			if exclude[id] {
+				continue
+			}
+			got, ok := held[id]
+			require.Truef(t, ok, "channel lacks %s/%s", k, id)
+			// Round-trip through JSON so numbers compare as json.Number.
+			raw, err := json.Marshal(got)
+			require.NoError(t, err)
+			require.Equalf(t, fields, decode(t, raw), "%s/%s differs from its row", k, id)
+		}
+		for id := range held {
+			_, ok := want[k][id]
+			require.Truef(t, ok || exclude[id], "channel holds %s/%s, which is not a valid local record", k, id)
+		}
+	}
+}
+
+func (b *testBundle) state(t *testing.T, kind record.Kind, id string) dbsqlc.SyncState {
+	t.Helper()
+	st, err := dbsqlc.New(b.pool).SyncStates(context.Background(), dbsqlc.SyncStatesParams{Kinds: []string{string(kind)}, Ids: []string{id}})
+	require.NoError(t, err)
+	require.Lenf(t, st, 1, "no sync state for %s/%s", kind, id)
+	return st[0]
+}
+
+func kindOf(t *testing.T, id string) record.Kind {
+	t.Helper()
+	switch {
+	case strings.HasPrefix(id, "U"):
+		return record.User
+	case strings.HasPrefix(id, "C"):
+		return record.Company
+	case strings.HasPrefix(id, "T"):
+		return record.Task
+	case strings.HasPrefix(id, "A"):
+		return record.Application
+	case strings.HasPrefix(id, "P"):
+		return record.Payment
+	}
+	t.Fatalf("no kind for id %s", id)
+	return ""
+}
+
+func totals(s channelsim.Stats) (creates, updates int64) {
+	for _, k := range s.Kinds {
+		creates += k.Creates
+		updates += k.Updates
+	}
+	return creates, updates
+}
+
+func TestEndToEnd(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{records: 1500})
+	ctx := context.Background()
+
+	b.syncAll(t)
+
+	// Convergence, field by field; nothing invalid reached the channel.
+	b.requireConverged(t, nil)
+	stats := b.sim.Stats()
+	for k, ks := range stats.Kinds {
+		require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
+		require.Zerof(t, ks.DuplicateCreates, "duplicate creates for %s", k)
+	}
+
+	// Every invalid row is dead with a reason naming the field; its
+	// dependants are blocked with a reason naming the parent.
+	reasons := map[string]string{
+		"U-BAD-IDCARD":        "id_card",
+		"U-BAD-PHONE":         "phone",
+		"C-BAD-CREDIT":        "social_credit_code",
+		"T-END-BEFORE-START":  "recruitment_end_time",
+		"T-BAD-TYPE":          "task_type",
+		"P-ZERO-AMOUNT":       "amount",
+		"P-USER-WITHOUT-USER": "channel_user_id",
+	}
+	for _, id := range b.invalid {
+		st := b.state(t, kindOf(t, id), id)
+		require.Equalf(t, "dead", st.Status, "%s", id)
+		require.NotNil(t, st.LastError)
+		require.Containsf(t, *st.LastError, reasons[id], "reason of %s", id)
+	}
+	for _, id := range b.dependants {
+		st := b.state(t, kindOf(t, id), id)
+		require.Equalf(t, "blocked", st.Status, "%s", id)
+		require.Contains(t, *st.LastError, "waits for")
+	}
+
+	// Status agrees.
+	status, err := b.ctl.Status(ctx, "", 50)
+	require.NoError(t, err)
+	var dead, blocked int64
+	for _, k := range status.Kinds {
+		dead += k.Dead
+		blocked += k.Blocked
+		require.Zero(t, k.Retrying)
+	}
+	require.EqualValues(t, len(b.invalid), dead)
+	require.EqualValues(t, len(b.dependants), blocked)
+
+	t.Run("SecondRunSendsNothing", func(t *testing.T) {
+		creates, updates := totals(b.sim.Stats())
+		scans := b.syncAll(t)
+		for _, s := range scans {
+			require.Zerof(t, s.Enqueued, "%s enqueued on an unchanged run", s.Kind)
+		}
+		c2, u2 := totals(b.sim.Stats())
+		require.Equal(t, creates, c2)
+		require.Equal(t, updates, u2)
+	})
+
+	t.Run("OneChangedRowSendsOnePut", func(t *testing.T) {
+		creates, updates := totals(b.sim.Stats())
+		id := b.set.Tasks[3].ChannelTaskID
+		_, err := b.pool.Exec(ctx, `UPDATE tasks SET task_name = '夜班分拣员', recruit_count = 42 WHERE channel_task_id = $1`, id)
+		require.NoError(t, err)
+		// The update reaches the channel as an event, or through the bulk
+		// run if that comes first; either way it is one PUT.
+		scans := b.syncAll(t)
+		var enq int
+		for _, s := range scans {
+			enq += s.Enqueued
+		}
+		require.LessOrEqual(t, enq, 1)
+		c2, u2 := totals(b.sim.Stats())
+		require.Equal(t, creates, c2)
+		require.Equal(t, updates+1, u2)
+		got, ok := b.sim.Record("task", id)
+		require.True(t, ok)
+		require.Equal(t, "夜班分拣员", got["task_name"])
+		require.Equal(t, json.Number("42"), got["recruit_count"])
+	})
+
+	t.Run("ReplayAfterFixPushesTheRecordAndItsDependants", func(t *testing.T) {
+		_, err := b.pool.Exec(ctx, `UPDATE companies SET social_credit_code = '91350100M000100Y43' WHERE channel_company_id = 'C-BAD-CREDIT'`)
+		require.NoError(t, err)
+		n, err := b.ctl.Replay(ctx, control.ReplayFilter{Kind: record.Company, ID: "C-BAD-CREDIT"})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.Eventually(t, func() bool {
+			_, okA := b.sim.Record("application", "A-UNDER-BLOCKED-TASK")
+			return okA
+		}, time.Minute, 50*time.Millisecond, "the company's blocked task and application follow it")
+		b.drain(t)
+		require.Equal(t, "synced", b.state(t, record.Task, "T-UNDER-BAD-COMPANY").Status)
+		b.requireConverged(t, nil)
+		for k, ks := range b.sim.Stats().Kinds {
+			require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
+		}
+	})
+
+	t.Run("NoSecretsInLogs", func(t *testing.T) {
+		logs := b.logs.String()
+		require.NotEmpty(t, logs)
+		require.NotContains(t, logs, secret)
+		require.NotContains(t, logs, b.set.Users[0].IDCard)
+		require.NotContains(t, logs, b.set.Users[0].Phone)
+	})
+}
+
+func TestChangeDuringPushStillArrives(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{records: 50})
+	ctx := context.Background()
+	b.syncAll(t)
+
+	// Slow the channel so that the next push is in flight when the row
+	// changes again.
+	require.NoError(t, b.sim.SetFaults(channelsim.Faults{Latency: 400 * time.Millisecond}))
+	id := b.set.Users[0].ChannelUserID
+	_, err := b.pool.Exec(ctx, `UPDATE users SET name = '第一版' WHERE channel_user_id = $1`, id)
+	require.NoError(t, err)
+	_, err = b.ctl.Push(ctx, record.User, []string{id})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return b.state(t, record.User, id).LeaseUntil != nil
+	}, 10*time.Second, 10*time.Millisecond, "the first push starts")
+
+	_, err = b.pool.Exec(ctx, `UPDATE users SET name = '第二版' WHERE channel_user_id = $1`, id)
+	require.NoError(t, err)
+	_, err = b.ctl.Push(ctx, record.User, []string{id})
+	require.NoError(t, err)
+	b.drain(t)
+
+	got, ok := b.sim.Record("user", id)
+	require.True(t, ok)
+	require.Equal(t, "第二版", got["name"], "the change made during the push reached the channel")
+	require.NoError(t, b.sim.SetFaults(channelsim.Faults{}))
+	b.requireConverged(t, nil)
+}
+
+func TestFaultyChannelConverges(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{records: 600, faults: channelsim.Faults{
+		CodeRates:      map[int]float64{5001: 0.05, 1003: 0.02},
+		Status500Rate:  0.05,
+		BadGatewayRate: 0.03,
+		RateLimitRate:  0.03,
+		DropBeforeRate: 0.02,
+		DropAfterRate:  0.02,
+	}, retry: &jobs.RetryPolicy{Initial: 50 * time.Millisecond, Max: time.Second, Multiplier: 2, Jitter: 0.2}})
+	b.syncAll(t)
+	st := b.drain(t)
+	for _, k := range st.Kinds {
+		require.Zerof(t, k.Retrying, "%s still retrying", k.Kind)
+	}
+	b.requireConverged(t, nil)
+	for k, ks := range b.sim.Stats().Kinds {
+		require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
+	}
+	require.NotEmpty(t, b.sim.Stats().Faults)
+}
