@@ -45,8 +45,8 @@ type KindScan struct {
 	Enqueued int `json:"enqueued"`
 	// Unchanged is how many records the channel already holds as they are.
 	Unchanged int `json:"unchanged"`
-	// DeadUnchanged is how many dead letters were left alone because their
-	// row has not changed since (replay them to retry).
+	// DeadUnchanged is how many dead or blocked records were left alone
+	// because their row has not changed since (replay them to retry).
 	DeadUnchanged int `json:"dead_unchanged"`
 }
 
@@ -112,7 +112,9 @@ func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOpt
 			scan.Scanned++
 			s, seen := byID[b.Ref.ID]
 			switch {
-			case seen && s.Status == "dead" && s.SourceUpdatedAt != nil && s.SourceUpdatedAt.Equal(b.UpdatedAt):
+			case seen && (s.Status == "dead" || s.Status == "blocked") && s.SourceUpdatedAt != nil && s.SourceUpdatedAt.Equal(b.UpdatedAt):
+				// Waits for a fix and a replay, or (blocked) for its parent,
+				// whose acceptance wakes it.
 				scan.DeadUnchanged++
 			case seen && b.Valid() && s.AcceptedHash != nil && bytes.Equal(s.AcceptedHash, b.Hash):
 				scan.Unchanged++

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/record"
@@ -110,7 +111,7 @@ func NewPushWorker(cfg Config) *PushWorker {
 // retry with backoff (transient failures), or a snooze that spends no
 // attempt (records waiting for parents, a rate limit, refused credentials,
 // a shutdown or timeout in the middle of the batch).
-func (w *PushWorker) Work(ctx context.Context, kind record.Kind, job *river.JobRow, args PushArgs) error {
+func (w *PushWorker) Work(ctx context.Context, kind record.Kind, job *rivertype.JobRow, args PushArgs) error {
 	res, err := w.Pusher.Push(ctx, kind, args.IDs, syncer.Options{
 		FinalAttempt: job.Attempt >= job.MaxAttempts,
 		Attempt:      job.Attempt,

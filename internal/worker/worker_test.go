@@ -144,18 +144,25 @@ func (b *testBundle) drain(t *testing.T) control.Status {
 }
 
 // expected builds, from the local tables, what the channel must hold: the
-// payload of every valid record, keyed by kind and id.
+// payload of every valid record whose parents are all expected too, keyed by
+// kind and id.
 func (b *testBundle) expected(t *testing.T) map[record.Kind]map[string]map[string]any {
 	t.Helper()
 	q := dbsqlc.New(b.pool)
 	out := map[record.Kind]map[string]map[string]any{}
-	for _, k := range record.Kinds {
+	for _, k := range record.Kinds { // parents come first
 		out[k] = map[string]map[string]any{}
 		built, err := payload.Page(context.Background(), q, k, "", 1_000_000)
 		require.NoError(t, err)
+	next:
 		for _, bt := range built {
 			if !bt.Valid() {
 				continue
+			}
+			for _, p := range bt.Parents {
+				if _, ok := out[p.Ref.Kind][p.Ref.ID]; !ok {
+					continue next
+				}
 			}
 			out[k][bt.Ref.ID] = decode(t, bt.JSON)
 		}

@@ -1,0 +1,524 @@
+// Package channelapi is a typed client for the staffing platform's channel
+// API (seed 001): token and refresh, create/update/read of users,
+// companies, tasks, applications and payments, and the three lists. Errors
+// are *Error values classified as transient, rate-limited, auth or
+// permanent, however the channel or a gateway in front of it answered.
+package channelapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/chansync/chansync/internal/record"
+)
+
+// maxAnswer caps how much of an answer is read.
+const maxAnswer = 8 << 20
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the API root including its path prefix, e.g.
+	// https://api.example.com/api/v1.
+	BaseURL string
+	// AppKey and Secret are the credentials for POST /auth/token.
+	AppKey string
+	Secret string
+	// HTTPClient sends the requests. Default: a keep-alive client sized for
+	// 64 concurrent callers, with a 30s timeout.
+	HTTPClient *http.Client
+	// Limiter, if set, is waited on before every request.
+	Limiter *rate.Limiter
+	// Logger receives one debug line per request (method, path, status,
+	// code, duration); never bodies, tokens or the secret.
+	Logger *slog.Logger
+	// Tokens, if set, replaces the client's own token source (to share one
+	// between clients or processes); its FetchFunc is left as given.
+	Tokens *TokenSource
+	// AuthHold is how long a refused-credentials error is remembered.
+	AuthHold time.Duration
+	// NowFunc is the clock. Default time.Now.
+	NowFunc func() time.Time
+}
+
+// Client calls the channel API. It is safe for concurrent use.
+type Client struct {
+	base    *url.URL
+	appKey  string
+	secret  string
+	http    *http.Client
+	limiter *rate.Limiter
+	logger  *slog.Logger
+	tokens  *TokenSource
+	now     func() time.Time
+
+	tokenCalls, refreshCalls atomic.Int64
+}
+
+// New returns a Client. The error names the missing or bad setting.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == "" {
+		return nil, errors.New("channel client: BaseURL is required")
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("channel client: BaseURL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	if cfg.AppKey == "" {
+		return nil, errors.New("channel client: AppKey is required")
+	}
+	if cfg.Secret == "" {
+		return nil, errors.New("channel client: Secret is required")
+	}
+	c := &Client{
+		base:    base,
+		appKey:  cfg.AppKey,
+		secret:  cfg.Secret,
+		http:    cfg.HTTPClient,
+		limiter: cfg.Limiter,
+		logger:  cfg.Logger,
+		now:     cfg.NowFunc,
+	}
+	if c.http == nil {
+		c.http = DefaultHTTPClient()
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.tokens = cfg.Tokens
+	if c.tokens == nil {
+		c.tokens = &TokenSource{AuthHold: cfg.AuthHold, NowFunc: cfg.NowFunc}
+	}
+	if c.tokens.FetchFunc == nil {
+		c.tokens.FetchFunc = c.FetchToken
+	}
+	return c, nil
+}
+
+// DefaultHTTPClient returns a keep-alive HTTP client for up to 64
+// concurrent callers against one host.
+func DefaultHTTPClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 128
+	t.MaxConnsPerHost = 0
+	t.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// Tokens returns the client's token source.
+func (c *Client) Tokens() *TokenSource { return c.tokens }
+
+// TokenCalls returns how many POST /auth/token and POST /auth/refresh calls
+// the client made.
+func (c *Client) TokenCalls() (token, refresh int64) {
+	return c.tokenCalls.Load(), c.refreshCalls.Load()
+}
+
+// FetchToken obtains a token: by the refresh token of current when it has
+// one, falling back to the credentials when the refresh fails; else by the
+// credentials. It is the default FetchFunc of the client's token source.
+func (c *Client) FetchToken(ctx context.Context, current *TokenState) (TokenState, error) {
+	if current != nil && current.RefreshToken != "" {
+		st, err := c.authCall(ctx, "/auth/refresh", RefreshRequest{RefreshToken: current.RefreshToken, GrantType: "refresh_token"})
+		c.refreshCalls.Add(1)
+		if err == nil {
+			return st, nil
+		}
+		c.logger.DebugContext(ctx, "token refresh failed; fetching a new token", slog.String("error", err.Error()))
+	}
+	c.tokenCalls.Add(1)
+	return c.authCall(ctx, "/auth/token", TokenRequest{AppKey: c.appKey, Secret: c.secret, GrantType: "client_credentials"})
+}
+
+func (c *Client) authCall(ctx context.Context, path string, body any) (TokenState, error) {
+	data, err := c.do(ctx, http.MethodPost, path, nil, body, false)
+	if err != nil {
+		return TokenState{}, err
+	}
+	var t Token
+	if err := json.Unmarshal(data, &t); err != nil || t.AccessToken == "" {
+		return TokenState{}, &Error{Op: "POST " + path, Message: "answer carries no access_token", Class: ClassTransient}
+	}
+	lifetime := time.Duration(t.ExpiresIn) * time.Second
+	if lifetime <= 0 {
+		lifetime = 7200 * time.Second
+	}
+	return TokenState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: c.now().Add(lifetime)}, nil
+}
+
+// Create POSTs body to the kind's collection (e.g. POST /users) and returns
+// the channel's answer. body may be a typed struct or json.RawMessage.
+func (c *Client) Create(ctx context.Context, kind record.Kind, body any) (Created, error) {
+	data, err := c.do(ctx, http.MethodPost, "/"+kind.Plural(), nil, body, true)
+	if err != nil {
+		return Created{}, err
+	}
+	return decodeCreated(kind, data), nil
+}
+
+// Update PUTs body to the record named id (e.g. PUT /users/:id).
+func (c *Client) Update(ctx context.Context, kind record.Kind, id string, body any) (Created, error) {
+	data, err := c.do(ctx, http.MethodPut, "/"+kind.Plural()+"/"+id, nil, body, true)
+	if err != nil {
+		return Created{}, err
+	}
+	return decodeCreated(kind, data), nil
+}
+
+// Record is a record read back from the channel.
+type Record struct {
+	// ChannelRef is the channel's own id for the record.
+	ChannelRef ID
+	// Raw is the answer's data, verbatim.
+	Raw json.RawMessage
+}
+
+// Get reads the record named id (e.g. GET /users/:id). A record the
+// channel does not hold is an error matching ErrNotFound.
+func (c *Client) Get(ctx context.Context, kind record.Kind, id string) (Record, error) {
+	data, err := c.do(ctx, http.MethodGet, "/"+kind.Plural()+"/"+id, nil, nil, true)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && (e.Code == CodeParam || (e.Code == 0 && e.HTTPStatus == http.StatusNotFound)) {
+			e.NotFound = true
+		}
+		return Record{}, err
+	}
+	return Record{ChannelRef: decodeCreated(kind, data).ChannelRef, Raw: data}, nil
+}
+
+func decodeCreated(kind record.Kind, data json.RawMessage) Created {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return Created{}
+	}
+	var out Created
+	if raw, ok := m[kind.ChannelIDField()]; ok {
+		_ = json.Unmarshal(raw, &out.ChannelRef)
+	}
+	if raw, ok := m["created_at"]; ok {
+		_ = json.Unmarshal(raw, &out.CreatedAt)
+	}
+	return out
+}
+
+// CreateUser creates a user.
+func (c *Client) CreateUser(ctx context.Context, u User) (Created, error) {
+	return c.Create(ctx, record.User, u)
+}
+
+// UpdateUser updates a user.
+func (c *Client) UpdateUser(ctx context.Context, u User) (Created, error) {
+	return c.Update(ctx, record.User, u.ChannelUserID, u)
+}
+
+// GetUser reads a user.
+func (c *Client) GetUser(ctx context.Context, id string) (Record, error) {
+	return c.Get(ctx, record.User, id)
+}
+
+// CreateCompany creates a company.
+func (c *Client) CreateCompany(ctx context.Context, co Company) (Created, error) {
+	return c.Create(ctx, record.Company, co)
+}
+
+// UpdateCompany updates a company.
+func (c *Client) UpdateCompany(ctx context.Context, co Company) (Created, error) {
+	return c.Update(ctx, record.Company, co.ChannelCompanyID, co)
+}
+
+// GetCompany reads a company.
+func (c *Client) GetCompany(ctx context.Context, id string) (Record, error) {
+	return c.Get(ctx, record.Company, id)
+}
+
+// CreateTask creates a task.
+func (c *Client) CreateTask(ctx context.Context, t Task) (Created, error) {
+	return c.Create(ctx, record.Task, t)
+}
+
+// UpdateTask updates a task.
+func (c *Client) UpdateTask(ctx context.Context, t Task) (Created, error) {
+	return c.Update(ctx, record.Task, t.ChannelTaskID, t)
+}
+
+// GetTask reads a task.
+func (c *Client) GetTask(ctx context.Context, id string) (Record, error) {
+	return c.Get(ctx, record.Task, id)
+}
+
+// CreateApplication creates an application.
+func (c *Client) CreateApplication(ctx context.Context, a Application) (Created, error) {
+	return c.Create(ctx, record.Application, a)
+}
+
+// UpdateApplication updates an application.
+func (c *Client) UpdateApplication(ctx context.Context, a Application) (Created, error) {
+	return c.Update(ctx, record.Application, a.ChannelApplicationID, a)
+}
+
+// GetApplication reads an application.
+func (c *Client) GetApplication(ctx context.Context, id string) (Record, error) {
+	return c.Get(ctx, record.Application, id)
+}
+
+// CreatePayment creates a payment.
+func (c *Client) CreatePayment(ctx context.Context, p Payment) (Created, error) {
+	return c.Create(ctx, record.Payment, p)
+}
+
+// UpdatePayment updates a payment.
+func (c *Client) UpdatePayment(ctx context.Context, p Payment) (Created, error) {
+	return c.Update(ctx, record.Payment, p.ChannelPaymentID, p)
+}
+
+// GetPayment reads a payment.
+func (c *Client) GetPayment(ctx context.Context, id string) (Record, error) {
+	return c.Get(ctx, record.Payment, id)
+}
+
+// listFilters are the filters each list endpoint defines.
+var listFilters = map[record.Kind][]string{
+	record.Task:        {"channel_company_id", "status"},
+	record.Application: {"channel_user_id", "channel_task_id", "status", "start_date", "end_date"},
+	record.Payment:     {"channel_user_id", "channel_application_id", "payment_type", "status", "start_date", "end_date"},
+}
+
+// ListTasks reads a page of tasks (filters: channel_company_id, status).
+func (c *Client) ListTasks(ctx context.Context, p ListParams) (Page, error) {
+	return c.list(ctx, record.Task, p)
+}
+
+// ListApplications reads a page of applications (filters: channel_user_id,
+// channel_task_id, status, start_date, end_date).
+func (c *Client) ListApplications(ctx context.Context, p ListParams) (Page, error) {
+	return c.list(ctx, record.Application, p)
+}
+
+// ListPayments reads a page of payments (filters: channel_user_id,
+// channel_application_id, payment_type, status, start_date, end_date).
+func (c *Client) ListPayments(ctx context.Context, p ListParams) (Page, error) {
+	return c.list(ctx, record.Payment, p)
+}
+
+func (c *Client) list(ctx context.Context, kind record.Kind, p ListParams) (Page, error) {
+	given := map[string]string{
+		"channel_company_id":     p.ChannelCompanyID,
+		"channel_user_id":        p.ChannelUserID,
+		"channel_task_id":        p.ChannelTaskID,
+		"channel_application_id": p.ChannelApplicationID,
+		"payment_type":           p.PaymentType,
+		"status":                 p.Status,
+		"start_date":             p.StartDate,
+		"end_date":               p.EndDate,
+	}
+	q := url.Values{}
+	allowed := listFilters[kind]
+	for name, v := range given {
+		if v == "" {
+			continue
+		}
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == name
+		}
+		if !ok {
+			return Page{}, fmt.Errorf("list %s: filter %s is not defined for this list", kind.Plural(), name)
+		}
+		q.Set(name, v)
+	}
+	if p.Page < 0 || p.PageSize < 0 {
+		return Page{}, fmt.Errorf("list %s: page and page_size must not be negative", kind.Plural())
+	}
+	if p.Page > 0 {
+		q.Set("page", strconv.Itoa(p.Page))
+	}
+	if p.PageSize > 0 {
+		q.Set("page_size", strconv.Itoa(p.PageSize))
+	}
+	data, err := c.do(ctx, http.MethodGet, "/"+kind.Plural(), q, nil, true)
+	if err != nil {
+		return Page{}, err
+	}
+	return decodePage(data)
+}
+
+// decodePage reads a list answer leniently: an array, or an object holding
+// the array under list, items, records or data, with optional paging.
+func decodePage(data json.RawMessage) (Page, error) {
+	var page Page
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return page, nil
+	}
+	if trimmed[0] == '[' {
+		err := json.Unmarshal(trimmed, &page.Items)
+		return page, err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(trimmed, &obj); err != nil {
+		return page, fmt.Errorf("decode list: %w", err)
+	}
+	for _, key := range []string{"list", "items", "records", "data"} {
+		if raw, ok := obj[key]; ok {
+			if err := json.Unmarshal(raw, &page.Items); err != nil {
+				return page, fmt.Errorf("decode list %s: %w", key, err)
+			}
+			break
+		}
+	}
+	for key, dst := range map[string]*int{"total": &page.Total, "page": &page.Page, "page_size": &page.PageSize} {
+		if raw, ok := obj[key]; ok {
+			var n json.Number
+			if json.Unmarshal(raw, &n) == nil {
+				if v, err := n.Int64(); err == nil {
+					*dst = int(v)
+				}
+			}
+		}
+	}
+	return page, nil
+}
+
+// do sends one call and returns the envelope's data. With auth it carries
+// the bearer token and, on 1003 (or a bare 401), renews the token once and
+// repeats the call once.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body any, auth bool) (json.RawMessage, error) {
+	var payload []byte
+	if body != nil {
+		switch b := body.(type) {
+		case json.RawMessage:
+			payload = b
+		case []byte:
+			payload = b
+		default:
+			var err error
+			if payload, err = json.Marshal(body); err != nil {
+				return nil, fmt.Errorf("channel %s %s: encode body: %w", method, path, err)
+			}
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		token := ""
+		if auth {
+			var err error
+			if token, err = c.tokens.Token(ctx); err != nil {
+				return nil, err
+			}
+		}
+		data, err := c.roundTrip(ctx, method, path, query, payload, token)
+		var e *Error
+		if auth && attempt == 0 && errors.As(err, &e) &&
+			(e.Code == CodeTokenInvalid || (e.Code == 0 && e.HTTPStatus == http.StatusUnauthorized)) {
+			c.tokens.Invalidate(token)
+			continue
+		}
+		if auth && errors.As(err, &e) && e.Code == 0 && e.HTTPStatus == http.StatusUnauthorized {
+			e.Class = ClassAuth
+		}
+		return data, err
+	}
+}
+
+func (c *Client) roundTrip(ctx context.Context, method, path string, query url.Values, payload []byte, token string) (json.RawMessage, error) {
+	op := method + " " + path
+	if c.limiter != nil {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return nil, &Error{Op: op, Err: err, Class: ClassTransient}
+		}
+	}
+	u := *c.base
+	// Ids are validated to hold no '/', so each is one path segment;
+	// URL.String escapes what needs escaping.
+	u.Path = c.base.Path + path
+	u.RawPath = ""
+	if len(query) > 0 {
+		u.RawQuery = query.Encode()
+	}
+	var rdr io.Reader
+	if payload != nil {
+		rdr = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rdr)
+	if err != nil {
+		return nil, &Error{Op: op, Err: err, Class: ClassPermanent}
+	}
+	req.Header.Set("Accept", "application/json")
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	start := c.now()
+	resp, err := c.http.Do(req)
+	if err != nil {
+		cause := err
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// url.Error repeats the URL; keep only the cause.
+			cause = ue.Err
+		}
+		c.logger.DebugContext(ctx, "channel request failed", slog.String("method", method), slog.String("path", path),
+			slog.Duration("took", c.now().Sub(start)), slog.String("error", cause.Error()))
+		return nil, &Error{Op: op, Err: netCause(cause), Class: ClassTransient}
+	}
+	defer resp.Body.Close()
+	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	var env struct {
+		Code    *int            `json:"code"`
+		Message string          `json:"message"`
+		Data    json.RawMessage `json:"data"`
+	}
+	hasEnv := rerr == nil && json.Unmarshal(raw, &env) == nil && env.Code != nil
+	code := 0
+	if hasEnv {
+		code = *env.Code
+	}
+	c.logger.DebugContext(ctx, "channel request", slog.String("method", method), slog.String("path", path),
+		slog.Int("status", resp.StatusCode), slog.Int("code", code), slog.Duration("took", c.now().Sub(start)))
+
+	if hasEnv && code == CodeOK && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return env.Data, nil
+	}
+	e := &Error{Op: op, HTTPStatus: resp.StatusCode}
+	switch {
+	case hasEnv:
+		e.Code, e.Message = code, env.Message
+	case rerr != nil:
+		e.Err = netCause(rerr)
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		e.Message = "answer is not a JSON envelope"
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+	}
+	classify(e)
+	return nil, e
+}
+
+// netCause trims a network error to its cause, free of URLs.
+func netCause(err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("timeout: %w", err)
+	}
+	return err
+}
