@@ -15,7 +15,7 @@ say() { printf '\n== %s\n' "$*"; }
 
 base_url=$(scripts/ensure-postgres.sh)
 schema="chansync_demo"
-psql "$base_url" -qX -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" >/dev/null
+PGOPTIONS="-c client_min_messages=warning" psql "$base_url" -qX -v ON_ERROR_STOP=1 -c "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" >/dev/null
 sep='?'; [[ "$base_url" == *\?* ]] && sep='&'
 export DATABASE_URL="${base_url}${sep}search_path=${schema}"
 export LOG_FORMAT=text
@@ -33,7 +33,7 @@ say "migrate (twice: the second run is a no-op)"
 "$BIN/worker" migrate
 
 say "load a sample data set"
-"$BIN/datagen" --records "${DEMO_RECORDS:-400}" --invalid
+"$BIN/datagen" --records "${DEMO_RECORDS:-400}" --invalid --quiet
 
 say "start the channel simulator"
 export CHANNEL_APPKEY=demo-appkey CHANNEL_SECRET=demo-secret-$RANDOM$RANDOM

@@ -196,55 +196,98 @@ type item struct {
 // failures of the target are counted in Result.
 func (e *Engine) Push(ctx context.Context, kind record.Kind, ids []string, opts Options) (Result, error) {
 	var res Result
-	ids = dedupe(ids)
-	if len(ids) == 0 {
-		return res, nil
-	}
+	todo := dedupe(ids)
 	deadline := time.Now().Add(e.cfg.ParentWait)
-	todo := ids
-	var parentsEnqueued bool
-	for {
+	// pending maps each record still to be pushed to what it waits for: a
+	// parent, or (a ref to itself) the lease another push holds.
+	pending := map[string]record.Ref{}
+	for len(todo) > 0 {
 		items, unclaimed, err := e.claim(ctx, kind, todo)
 		if err != nil {
 			return res, err
 		}
-		claimedAt := time.Now()
-		var waiting []string
+		for _, id := range unclaimed {
+			pending[id] = record.Ref{Kind: kind, ID: id}
+		}
 		if len(items) > 0 {
-			stop := e.process(ctx, kind, items, opts, &res, claimedAt)
+			stop := e.process(ctx, kind, items, opts, &res, time.Now())
 			if err := e.record(ctx, kind, items, &res); err != nil {
 				return res, err
 			}
 			for _, it := range items {
 				if it.outcome == Waiting {
-					waiting = append(waiting, it.id)
+					pending[it.id] = it.blocked
 				}
 			}
 			if stop {
-				res.Waiting += len(waiting) + len(unclaimed)
+				res.Waiting += len(pending)
 				return res, ctx.Err()
 			}
-			if !parentsEnqueued {
-				parentsEnqueued = true
-				e.enqueueIdleParents(ctx, items)
-			}
 		}
-		waiting = append(waiting, unclaimed...)
-		if len(waiting) == 0 {
-			return res, nil
+		if todo, err = e.awaitProgress(ctx, kind, pending, deadline); err != nil {
+			return res, err
 		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			res.Waiting += len(waiting)
-			return res, nil
+	}
+	if len(pending) > 0 {
+		res.Waiting += len(pending)
+		e.enqueueIdleParents(ctx, kind, pending)
+	}
+	return res, nil
+}
+
+// awaitProgress sleeps until something a pending record waits for has
+// moved (a parent accepted or dead, a lease released), and returns those
+// records, removed from pending. It returns nothing when the deadline passes
+// or ctx ends first.
+func (e *Engine) awaitProgress(ctx context.Context, kind record.Kind, pending map[string]record.Ref, deadline time.Time) ([]string, error) {
+	for len(pending) > 0 {
+		if time.Now().After(deadline) {
+			return nil, nil
 		}
 		select {
 		case <-ctx.Done():
-			res.Waiting += len(waiting)
-			return res, nil
+			return nil, nil
 		case <-time.After(e.cfg.ParentPoll):
 		}
-		todo = waiting
+		seen := map[record.Ref]bool{}
+		var kinds, ids []string
+		for _, ref := range pending {
+			if !seen[ref] {
+				seen[ref] = true
+				kinds, ids = append(kinds, string(ref.Kind)), append(ids, ref.ID)
+			}
+		}
+		rows, err := e.q.SyncStates(ctx, dbsqlc.SyncStatesParams{Kinds: kinds, Ids: ids})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("read states of awaited records: %w", err)
+		}
+		states := make(map[record.Ref]dbsqlc.SyncState, len(rows))
+		for _, st := range rows {
+			states[record.Ref{Kind: record.Kind(st.Kind), ID: st.RecordID}] = st
+		}
+		now := time.Now()
+		var ready []string
+		for id, ref := range pending {
+			st, ok := states[ref]
+			var moved bool
+			if ref.Kind == kind && ref.ID == id {
+				moved = !ok || st.LeaseUntil == nil || st.LeaseUntil.Before(now)
+			} else {
+				moved = ok && (st.AcceptedAt != nil || st.Status == "dead" || st.Status == "blocked")
+			}
+			if moved {
+				ready = append(ready, id)
+				delete(pending, id)
+			}
+		}
+		if len(ready) > 0 {
+			return ready, nil
+		}
 	}
+	return nil, nil
 }
 
 // claim leases the records and loads their rows and states.
@@ -570,7 +613,7 @@ func (e *Engine) record(ctx context.Context, kind record.Kind, items []*item, re
 			failOutcomes = append(failOutcomes, string(it.outcome))
 			failErrors = append(failErrors, it.reason)
 		}
-		if e.cfg.Observer != nil {
+		if e.cfg.Observer != nil && it.outcome != Waiting {
 			e.cfg.Observer.Outcome(kind, it.outcome, it.took)
 		}
 	}
@@ -602,27 +645,26 @@ func (e *Engine) record(ctx context.Context, kind record.Kind, items []*item, re
 	return nil
 }
 
-// enqueueIdleParents asks the queue to push parents that waiting items need
-// and that no push holds, so that a child named alone still gets through.
-func (e *Engine) enqueueIdleParents(ctx context.Context, items []*item) {
+// enqueueIdleParents asks the queue to push the parents that pending
+// records still wait for when no push holds them, so that a child named
+// alone (or whose parent nobody enqueued) still gets through.
+func (e *Engine) enqueueIdleParents(ctx context.Context, kind record.Kind, pending map[string]record.Ref) {
 	if e.enqueue == nil {
 		return
 	}
-	var refs []record.Ref
 	seen := map[record.Ref]bool{}
-	for _, it := range items {
-		if it.outcome == Waiting && it.blocked.ID != "" && !seen[it.blocked] {
-			seen[it.blocked] = true
-			refs = append(refs, it.blocked)
+	var kinds, ids []string
+	var refs []record.Ref
+	for id, ref := range pending {
+		if (ref.Kind == kind && ref.ID == id) || seen[ref] {
+			continue
 		}
+		seen[ref] = true
+		refs = append(refs, ref)
+		kinds, ids = append(kinds, string(ref.Kind)), append(ids, ref.ID)
 	}
 	if len(refs) == 0 {
 		return
-	}
-	kinds := make([]string, len(refs))
-	ids := make([]string, len(refs))
-	for i, r := range refs {
-		kinds[i], ids[i] = string(r.Kind), r.ID
 	}
 	states, err := e.q.SyncStates(ctx, dbsqlc.SyncStatesParams{Kinds: kinds, Ids: ids})
 	if err != nil {

@@ -104,7 +104,7 @@ func logTotals(logger *slog.Logger, msg string, now, before map[record.Kind]map[
 		var attrs []any
 		var changed bool
 		attrs = append(attrs, slog.String("kind", string(k)))
-		for _, oc := range []syncer.Outcome{syncer.Accepted, syncer.Unchanged, syncer.Failed, syncer.Dead, syncer.Blocked, syncer.Waiting} {
+		for _, oc := range []syncer.Outcome{syncer.Accepted, syncer.Unchanged, syncer.Failed, syncer.Dead, syncer.Blocked} {
 			n := m[oc]
 			if before != nil {
 				n -= before[k][oc]
