@@ -11,12 +11,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"os/user"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/chansync/chansync/internal/cli"
 	"github.com/chansync/chansync/internal/control"
@@ -76,8 +79,9 @@ type allCmd struct {
 	common
 	Kind  []string      `name:"kind" help:"Only these kinds (repeat or comma-separate): user, company, task, application, payment."`
 	Force bool          `name:"force" help:"Push every record again, changed or not."`
-	Wait  bool          `name:"wait" help:"Follow the run until the queue drains, then print a summary; exit 3 if anything is dead."`
-	Every time.Duration `name:"every" default:"2s" help:"How often --wait reports progress."`
+	Wait  bool          `name:"wait" help:"Follow the run until the queue drains (a progress bar on a terminal, plain lines otherwise), then print a summary; exit 3 if anything went dead."`
+	JSON  bool          `name:"json" help:"Print the summary as JSON (with --wait), or the scan as JSON."`
+	Every time.Duration `name:"every" default:"2s" help:"How often --wait reports progress when stdout is not a terminal."`
 }
 
 func (c *allCmd) Validate() error {
@@ -95,45 +99,131 @@ func (c *allCmd) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeFn()
-	start := time.Now()
-	scans, err := ctl.EnqueueAll(ctx, control.AllOptions{Kinds: kinds, Force: c.Force})
+	run, err := ctl.EnqueueAll(ctx, control.AllOptions{Kinds: kinds, Force: c.Force})
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	if !c.Wait {
+		if c.JSON {
+			return writeJSON(os.Stdout, run)
+		}
+		printScan(os.Stdout, run)
+		return nil
+	}
+	if !c.JSON {
+		printScan(os.Stdout, run)
+	}
+	sum, err := follow(ctx, ctl, run, c.Every, c.JSON)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		if err := writeJSON(os.Stdout, sum); err != nil {
+			return err
+		}
+	} else {
+		printSummary(os.Stdout, sum)
+	}
+	if sum.Total.Dead+sum.Total.Blocked > 0 {
+		return errDeadLetters
+	}
+	return nil
+}
+
+// follow waits for the run's queue to drain, showing progress: a bar on a
+// terminal, a plain line every `every` otherwise (none with quiet).
+func follow(ctx context.Context, ctl *control.Controller, run control.Run, every time.Duration, quiet bool) (control.Summary, error) {
+	var total int64
+	for _, s := range run.Scans {
+		total += int64(s.Enqueued)
+	}
+	tty := term.IsTerminal(int(os.Stdout.Fd())) && !quiet
+	var bar *progressbar.ProgressBar
+	if tty {
+		bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetDescription("syncing"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("rec"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionFullWidth(),
+			progressbar.OptionSetWriter(os.Stdout),
+		)
+		every = 500 * time.Millisecond
+	}
+	start := time.Now()
+	lastLine := time.Time{}
+	var sum control.Summary
+	_, err := ctl.WaitIdle(ctx, min(every, time.Second), func(control.Status) {
+		s, err := ctl.RunSummary(ctx, run)
+		if err != nil {
+			return
+		}
+		sum = s
+		done := min(s.Done(), total)
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("syncing (failed %d, dead %d)", s.Total.Retried, s.Total.Dead+s.Total.Blocked))
+			_ = bar.Set64(done)
+			return
+		}
+		if !quiet && time.Since(lastLine) >= every {
+			lastLine = time.Now()
+			rate := float64(done) / max(time.Since(start).Seconds(), 0.001)
+			eta := "?"
+			if rate > 0 && total > done {
+				eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+			} else if total <= done {
+				eta = "0s"
+			}
+			fmt.Printf("progress: %d/%d done, %d failed attempts, %d dead, %.0f rec/s, ETA %s\n",
+				done, total, s.Total.Retried, s.Total.Dead+s.Total.Blocked, rate, eta)
+		}
+	})
+	if err != nil {
+		return sum, err
+	}
+	if bar != nil {
+		_ = bar.Finish()
+		fmt.Println()
+	}
+	if err := ctl.FinishRun(ctx, run); err != nil {
+		return sum, err
+	}
+	sum, err = ctl.RunSummary(ctx, run)
+	sum.Finished = true
+	return sum, err
+}
+
+func printScan(w io.Writer, run control.Run) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "kind\tscanned\tenqueued\tunchanged\tdead (unchanged)\t")
 	var total int
-	for _, s := range scans {
+	for _, s := range run.Scans {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", s.Kind, s.Scanned, s.Enqueued, s.Unchanged, s.DeadUnchanged)
 		total += s.Enqueued
 	}
 	_ = tw.Flush()
-	fmt.Printf("enqueued %d records in %s\n", total, time.Since(start).Round(time.Millisecond))
-	if !c.Wait {
-		return nil
+	fmt.Fprintf(w, "run %d: enqueued %d records\n", run.ID, total)
+}
+
+func printSummary(w io.Writer, sum control.Summary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "kind\tpushed\tcreated\tupdated\tskipped (unchanged)\tretried\tblocked\tdead\t")
+	row := func(name string, k control.KindSummary) {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, k.Pushed, k.Created, k.Updated, k.Unchanged, k.Retried, k.Blocked, k.Dead)
 	}
-	st, err := ctl.WaitIdle(ctx, c.Every, func(st control.Status) {
-		var inSync, total, dead, retrying int64
-		for _, k := range st.Kinds {
-			inSync += k.InSync
-			total += k.Total
-			dead += k.Dead + k.Blocked
-			retrying += k.Retrying
-		}
-		fmt.Printf("progress: %d/%d in sync, %d retrying, %d dead, %d jobs queued, %s\n",
-			inSync, total, retrying, dead, sumQueue(st), time.Since(start).Round(time.Second))
-	})
-	if err != nil {
-		return err
+	for _, k := range sum.Kinds {
+		row(string(k.Kind), k)
 	}
-	printStatus(os.Stdout, st)
-	fmt.Printf("done in %s\n", time.Since(start).Round(time.Millisecond))
-	for _, k := range st.Kinds {
-		if k.Dead+k.Blocked > 0 {
-			return errDeadLetters
-		}
-	}
-	return nil
+	row("total", sum.Total)
+	_ = tw.Flush()
+	fmt.Fprintf(w, "run %d took %s\n", sum.RunID, sum.Elapsed.Round(time.Millisecond))
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 var errDeadLetters = errors.New("some records are dead-lettered (see above); fix them and run `enqueue replay`")
@@ -171,6 +261,9 @@ func (c *pushCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := ctl.LogReplay(ctx, "enqueue push (user "+currentUser()+")", "push kind="+string(kind)+" ids="+strings.Join(c.IDs, ","), n); err != nil {
+		return err
+	}
 	fmt.Printf("enqueued %d %s\n", n, kind.Plural())
 	return nil
 }
@@ -182,6 +275,7 @@ type replayCmd struct {
 	Reason string `name:"reason" help:"Only dead letters whose reason contains this text."`
 	All    bool   `name:"all" help:"Every dead letter."`
 	DryRun bool   `name:"dry-run" help:"List what would be replayed; change nothing."`
+	Yes    bool   `name:"yes" short:"y" help:"Do not ask for confirmation on a terminal."`
 }
 
 func (c *replayCmd) filter() (control.ReplayFilter, error) {
@@ -211,23 +305,46 @@ func (c *replayCmd) Run(ctx context.Context) error {
 		return err
 	}
 	defer closeFn()
+	list, err := ctl.ReplayCandidates(ctx, f)
+	if err != nil {
+		return err
+	}
 	if c.DryRun {
-		list, err := ctl.ReplayCandidates(ctx, f)
-		if err != nil {
-			return err
-		}
 		for _, d := range list {
 			fmt.Printf("%s\t%s\t%s\t%s\n", d.Kind, d.ID, d.Status, d.Reason)
 		}
-		fmt.Printf("would replay %d records\n", len(list))
+		fmt.Printf("would replay %d records (%s)\n", len(list), f)
 		return nil
+	}
+	if len(list) == 0 {
+		fmt.Printf("nothing to replay (%s)\n", f)
+		return nil
+	}
+	if !c.Yes && term.IsTerminal(int(os.Stdin.Fd())) {
+		fmt.Printf("replay %d dead letters (%s)? [y/N] ", len(list), f)
+		var answer string
+		_, _ = fmt.Scanln(&answer)
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Println("nothing replayed")
+			return nil
+		}
 	}
 	n, err := ctl.Replay(ctx, f)
 	if err != nil {
 		return err
 	}
+	if err := ctl.LogReplay(ctx, "enqueue replay (user "+currentUser()+")", f.String(), n); err != nil {
+		return err
+	}
 	fmt.Printf("replayed %d records\n", n)
 	return nil
+}
+
+func currentUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "unknown"
 }
 
 type statusCmd struct {

@@ -67,6 +67,7 @@ UPDATE sync_state s SET
         WHEN o.outcome = 'missing' THEN s.blocked_on_id
         ELSE NULL END,
     last_payload = CASE WHEN o.payload IS NOT NULL THEN o.payload ELSE s.last_payload END,
+    last_verb = CASE WHEN o.outcome = 'accepted' THEN NULLIF(o.verb, '') ELSE s.last_verb END,
     lease_until = NULL,
     updated_at = now()
 FROM (
@@ -79,7 +80,8 @@ FROM (
         unnest(@errors::text[]) AS error,
         unnest(@blocked_on_kinds::text[]) AS blocked_on_kind,
         unnest(@blocked_on_ids::text[]) AS blocked_on_id,
-        unnest(@payloads::jsonb[]) AS payload
+        unnest(@payloads::jsonb[]) AS payload,
+        unnest(@verbs::text[]) AS verb
 ) o
 WHERE s.kind = @kind AND s.record_id = o.record_id;
 
@@ -195,3 +197,43 @@ SELECT state::text AS state, count(*) AS jobs
 FROM river_job
 WHERE kind LIKE 'push\_%' AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
 GROUP BY state;
+
+-- name: StartBulkRun :one
+INSERT INTO bulk_run (trigger, force, kinds) VALUES (@trigger, @force, @kinds::text[])
+RETURNING id, started_at;
+
+-- name: FinishBulkScan :exec
+UPDATE bulk_run SET enqueued_at = now(), scanned = @scanned, enqueued = @enqueued,
+    unchanged = @unchanged, scan = @scan
+WHERE id = @id;
+
+-- name: FinishBulkRun :exec
+UPDATE bulk_run SET finished_at = now() WHERE id = @id AND finished_at IS NULL;
+
+-- name: GetBulkRun :one
+SELECT * FROM bulk_run WHERE id = @id;
+
+-- name: LastBulkRun :one
+SELECT * FROM bulk_run ORDER BY id DESC LIMIT 1;
+
+-- name: RunOutcomes :many
+-- RunOutcomes counts, per kind, what happened to records since a run
+-- started: accepted (created, updated), dead, blocked.
+SELECT kind,
+    count(*) FILTER (WHERE accepted_at >= @since::timestamptz AND status = 'synced') AS accepted,
+    count(*) FILTER (WHERE accepted_at >= @since::timestamptz AND status = 'synced' AND last_verb = 'create') AS created,
+    count(*) FILTER (WHERE accepted_at >= @since::timestamptz AND status = 'synced' AND last_verb = 'update') AS updated,
+    count(*) FILTER (WHERE status = 'dead' AND last_failed_at >= @since::timestamptz) AS dead,
+    count(*) FILTER (WHERE status = 'blocked' AND last_failed_at >= @since::timestamptz) AS blocked,
+    count(*) FILTER (WHERE status = 'retrying') AS retrying
+FROM sync_state
+GROUP BY kind;
+
+-- name: RunRetries :many
+-- RunRetries counts failed attempts per kind since a run started.
+SELECT kind, count(*) AS retries FROM sync_attempt
+WHERE outcome = 'failed' AND created_at >= @since::timestamptz
+GROUP BY kind;
+
+-- name: LogReplay :exec
+INSERT INTO replay_log (actor, filter, count) VALUES (@actor, @filter, @count);

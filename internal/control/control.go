@@ -7,6 +7,7 @@ package control
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -58,28 +59,144 @@ type AllOptions struct {
 	Force bool
 	// ProgressFunc, if set, is called after each page.
 	ProgressFunc func(KindScan)
+	// Trigger names who started the run ("enqueue all", "schedule").
+	// Default "enqueue all".
+	Trigger string
+}
+
+// Run is a bulk run: when it started and what its scan found.
+type Run struct {
+	ID        int64      `json:"id"`
+	StartedAt time.Time  `json:"started_at"`
+	Scans     []KindScan `json:"scans"`
 }
 
 // EnqueueAll enqueues a push for every record whose payload differs from the
-// one the channel last accepted (every record with Force). It reads the
-// tables a page at a time, in id order, so its memory stays flat.
-func (c *Controller) EnqueueAll(ctx context.Context, opts AllOptions) ([]KindScan, error) {
+// one the channel last accepted (every record with Force), and records the
+// run in bulk_run. It reads the tables a page at a time, in id order, so its
+// memory stays flat.
+func (c *Controller) EnqueueAll(ctx context.Context, opts AllOptions) (Run, error) {
 	kinds := opts.Kinds
 	if len(kinds) == 0 {
 		kinds = record.Kinds
 	}
-	var out []KindScan
+	trigger := opts.Trigger
+	if trigger == "" {
+		trigger = "enqueue all"
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = string(k)
+	}
+	started, err := c.q.StartBulkRun(ctx, dbsqlc.StartBulkRunParams{Trigger: trigger, Force: opts.Force, Kinds: names})
+	if err != nil {
+		return Run{}, fmt.Errorf("record bulk run: %w", err)
+	}
+	run := Run{ID: started.ID, StartedAt: started.StartedAt}
+	var scanned, enqueued, unchanged int32
 	for _, k := range record.Kinds {
 		if !slices.Contains(kinds, k) {
 			continue
 		}
 		scan, err := c.enqueueKind(ctx, k, opts)
 		if err != nil {
-			return out, err
+			return run, err
 		}
-		out = append(out, scan)
+		run.Scans = append(run.Scans, scan)
+		scanned += int32(scan.Scanned)
+		enqueued += int32(scan.Enqueued)
+		unchanged += int32(scan.Unchanged)
 	}
-	return out, nil
+	scanJSON, err := json.Marshal(run.Scans)
+	if err != nil {
+		return run, err
+	}
+	if err := c.q.FinishBulkScan(ctx, dbsqlc.FinishBulkScanParams{
+		ID: run.ID, Scanned: scanned, Enqueued: enqueued, Unchanged: unchanged, Scan: scanJSON,
+	}); err != nil {
+		return run, fmt.Errorf("record bulk run: %w", err)
+	}
+	return run, nil
+}
+
+// KindSummary is what a bulk run did for one kind.
+type KindSummary struct {
+	Kind      record.Kind `json:"kind"`
+	Enqueued  int64       `json:"enqueued"`
+	Pushed    int64       `json:"pushed"`
+	Created   int64       `json:"created"`
+	Updated   int64       `json:"updated"`
+	Unchanged int64       `json:"skipped_unchanged"`
+	Retried   int64       `json:"retried"`
+	Retrying  int64       `json:"retrying"`
+	Blocked   int64       `json:"blocked"`
+	Dead      int64       `json:"dead"`
+}
+
+// Summary is what a bulk run did, per kind and in all.
+type Summary struct {
+	RunID    int64         `json:"run_id"`
+	Kinds    []KindSummary `json:"kinds"`
+	Total    KindSummary   `json:"total"`
+	Elapsed  time.Duration `json:"-"`
+	Seconds  float64       `json:"seconds"`
+	Finished bool          `json:"finished"`
+}
+
+// Done returns how many of the enqueued records have an outcome (pushed,
+// dead or blocked).
+func (s Summary) Done() int64 { return s.Total.Pushed + s.Total.Dead + s.Total.Blocked }
+
+// RunSummary tells what happened since run started, per kind: pushed
+// (created, updated), skipped as unchanged, retried attempts, blocked and
+// dead records.
+func (c *Controller) RunSummary(ctx context.Context, run Run) (Summary, error) {
+	sum := Summary{RunID: run.ID, Elapsed: time.Since(run.StartedAt)}
+	outcomes, err := c.q.RunOutcomes(ctx, run.StartedAt)
+	if err != nil {
+		return sum, fmt.Errorf("run outcomes: %w", err)
+	}
+	retries, err := c.q.RunRetries(ctx, run.StartedAt)
+	if err != nil {
+		return sum, fmt.Errorf("run retries: %w", err)
+	}
+	byKind := map[string]dbsqlc.RunOutcomesRow{}
+	for _, o := range outcomes {
+		byKind[o.Kind] = o
+	}
+	retried := map[string]int64{}
+	for _, r := range retries {
+		retried[r.Kind] = r.Retries
+	}
+	for _, scan := range run.Scans {
+		o := byKind[string(scan.Kind)]
+		ks := KindSummary{
+			Kind: scan.Kind, Enqueued: int64(scan.Enqueued), Unchanged: int64(scan.Unchanged),
+			Pushed: o.Accepted, Created: o.Created, Updated: o.Updated, Retried: retried[string(scan.Kind)],
+			Retrying: o.Retrying, Blocked: o.Blocked, Dead: o.Dead,
+		}
+		sum.Kinds = append(sum.Kinds, ks)
+		t := &sum.Total
+		t.Enqueued += ks.Enqueued
+		t.Pushed += ks.Pushed
+		t.Created += ks.Created
+		t.Updated += ks.Updated
+		t.Unchanged += ks.Unchanged
+		t.Retried += ks.Retried
+		t.Retrying += ks.Retrying
+		t.Blocked += ks.Blocked
+		t.Dead += ks.Dead
+	}
+	sum.Seconds = sum.Elapsed.Seconds()
+	return sum, nil
+}
+
+// FinishRun marks a run finished (its queue drained).
+func (c *Controller) FinishRun(ctx context.Context, run Run) error {
+	if err := c.q.FinishBulkRun(ctx, run.ID); err != nil {
+		return fmt.Errorf("finish bulk run: %w", err)
+	}
+	return nil
 }
 
 func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOptions) (KindScan, error) {
@@ -291,6 +408,33 @@ func (c *Controller) Replay(ctx context.Context, f ReplayFilter) (int, error) {
 		return 0, fmt.Errorf("replay: %w", err)
 	}
 	return len(refs), nil
+}
+
+// String renders the filter for logs and the replay log.
+func (f ReplayFilter) String() string {
+	var parts []string
+	if f.All {
+		parts = append(parts, "all")
+	}
+	if f.Kind != "" {
+		parts = append(parts, "kind="+string(f.Kind))
+	}
+	if f.ID != "" {
+		parts = append(parts, "id="+f.ID)
+	}
+	if f.Reason != "" {
+		parts = append(parts, "reason="+f.Reason)
+	}
+	return strings.Join(parts, " ")
+}
+
+// LogReplay records that actor replayed (or pushed) count records selected
+// by filter, for the operator's page.
+func (c *Controller) LogReplay(ctx context.Context, actor, filter string, count int) error {
+	if err := c.q.LogReplay(ctx, dbsqlc.LogReplayParams{Actor: actor, Filter: filter, Count: int32(count)}); err != nil {
+		return fmt.Errorf("record replay: %w", err)
+	}
+	return nil
 }
 
 // KindStatus is the sync status of one kind.

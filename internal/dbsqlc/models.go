@@ -71,6 +71,20 @@ type Application struct {
 	UpdatedAt            time.Time `json:"updated_at"`
 }
 
+type BulkRun struct {
+	ID         int64      `json:"id"`
+	Trigger    string     `json:"trigger"`
+	Force      bool       `json:"force"`
+	Kinds      []string   `json:"kinds"`
+	StartedAt  time.Time  `json:"started_at"`
+	EnqueuedAt *time.Time `json:"enqueued_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+	Scanned    int32      `json:"scanned"`
+	Enqueued   int32      `json:"enqueued"`
+	Unchanged  int32      `json:"unchanged"`
+	Scan       []byte     `json:"scan"`
+}
+
 type Company struct {
 	ChannelCompanyID  string    `json:"channel_company_id"`
 	CompanyName       string    `json:"company_name"`
@@ -103,6 +117,14 @@ type Payment struct {
 	Remark               *string   `json:"remark"`
 	CreatedAt            time.Time `json:"created_at"`
 	UpdatedAt            time.Time `json:"updated_at"`
+}
+
+type ReplayLog struct {
+	ID        int64     `json:"id"`
+	Actor     string    `json:"actor"`
+	Filter    string    `json:"filter"`
+	Count     int32     `json:"count"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 type RiverJob struct {
@@ -154,6 +176,7 @@ type SyncState struct {
 	LastPayload     []byte     `json:"last_payload"`
 	LeaseUntil      *time.Time `json:"lease_until"`
 	UpdatedAt       time.Time  `json:"updated_at"`
+	LastVerb        *string    `json:"last_verb"`
 }
 
 type Task struct {

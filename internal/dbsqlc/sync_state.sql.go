@@ -53,7 +53,7 @@ SELECT $1::text, unnest($2::text[]), now() + make_interval(secs => $3::float8)
 ON CONFLICT (kind, record_id) DO UPDATE
     SET lease_until = excluded.lease_until
     WHERE sync_state.lease_until IS NULL OR sync_state.lease_until < now()
-RETURNING kind, record_id, status, accepted_hash, channel_ref, accepted_at, source_updated_at, attempts, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id, last_payload, lease_until, updated_at
+RETURNING kind, record_id, status, accepted_hash, channel_ref, accepted_at, source_updated_at, attempts, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id, last_payload, lease_until, updated_at, last_verb
 `
 
 type ClaimRecordsParams struct {
@@ -91,6 +91,7 @@ func (q *Queries) ClaimRecords(ctx context.Context, arg ClaimRecordsParams) ([]S
 			&i.LastPayload,
 			&i.LeaseUntil,
 			&i.UpdatedAt,
+			&i.LastVerb,
 		); err != nil {
 			return nil, err
 		}
@@ -154,6 +155,40 @@ func (q *Queries) DeadLetters(ctx context.Context, arg DeadLettersParams) ([]Dea
 	return items, nil
 }
 
+const finishBulkRun = `-- name: FinishBulkRun :exec
+UPDATE bulk_run SET finished_at = now() WHERE id = $1 AND finished_at IS NULL
+`
+
+func (q *Queries) FinishBulkRun(ctx context.Context, id int64) error {
+	_, err := q.db.Exec(ctx, finishBulkRun, id)
+	return err
+}
+
+const finishBulkScan = `-- name: FinishBulkScan :exec
+UPDATE bulk_run SET enqueued_at = now(), scanned = $1, enqueued = $2,
+    unchanged = $3, scan = $4
+WHERE id = $5
+`
+
+type FinishBulkScanParams struct {
+	Scanned   int32  `json:"scanned"`
+	Enqueued  int32  `json:"enqueued"`
+	Unchanged int32  `json:"unchanged"`
+	Scan      []byte `json:"scan"`
+	ID        int64  `json:"id"`
+}
+
+func (q *Queries) FinishBulkScan(ctx context.Context, arg FinishBulkScanParams) error {
+	_, err := q.db.Exec(ctx, finishBulkScan,
+		arg.Scanned,
+		arg.Enqueued,
+		arg.Unchanged,
+		arg.Scan,
+		arg.ID,
+	)
+	return err
+}
+
 const forgetAccepted = `-- name: ForgetAccepted :exec
 UPDATE sync_state SET accepted_hash = NULL, source_updated_at = NULL, updated_at = now()
 WHERE kind = $1
@@ -164,6 +199,29 @@ WHERE kind = $1
 func (q *Queries) ForgetAccepted(ctx context.Context, kind string) error {
 	_, err := q.db.Exec(ctx, forgetAccepted, kind)
 	return err
+}
+
+const getBulkRun = `-- name: GetBulkRun :one
+SELECT id, trigger, force, kinds, started_at, enqueued_at, finished_at, scanned, enqueued, unchanged, scan FROM bulk_run WHERE id = $1
+`
+
+func (q *Queries) GetBulkRun(ctx context.Context, id int64) (BulkRun, error) {
+	row := q.db.QueryRow(ctx, getBulkRun, id)
+	var i BulkRun
+	err := row.Scan(
+		&i.ID,
+		&i.Trigger,
+		&i.Force,
+		&i.Kinds,
+		&i.StartedAt,
+		&i.EnqueuedAt,
+		&i.FinishedAt,
+		&i.Scanned,
+		&i.Enqueued,
+		&i.Unchanged,
+		&i.Scan,
+	)
+	return i, err
 }
 
 const insertAttempts = `-- name: InsertAttempts :exec
@@ -185,6 +243,44 @@ func (q *Queries) InsertAttempts(ctx context.Context, arg InsertAttemptsParams) 
 		arg.Outcomes,
 		arg.Errors,
 	)
+	return err
+}
+
+const lastBulkRun = `-- name: LastBulkRun :one
+SELECT id, trigger, force, kinds, started_at, enqueued_at, finished_at, scanned, enqueued, unchanged, scan FROM bulk_run ORDER BY id DESC LIMIT 1
+`
+
+func (q *Queries) LastBulkRun(ctx context.Context) (BulkRun, error) {
+	row := q.db.QueryRow(ctx, lastBulkRun)
+	var i BulkRun
+	err := row.Scan(
+		&i.ID,
+		&i.Trigger,
+		&i.Force,
+		&i.Kinds,
+		&i.StartedAt,
+		&i.EnqueuedAt,
+		&i.FinishedAt,
+		&i.Scanned,
+		&i.Enqueued,
+		&i.Unchanged,
+		&i.Scan,
+	)
+	return i, err
+}
+
+const logReplay = `-- name: LogReplay :exec
+INSERT INTO replay_log (actor, filter, count) VALUES ($1, $2, $3)
+`
+
+type LogReplayParams struct {
+	Actor  string `json:"actor"`
+	Filter string `json:"filter"`
+	Count  int32  `json:"count"`
+}
+
+func (q *Queries) LogReplay(ctx context.Context, arg LogReplayParams) error {
+	_, err := q.db.Exec(ctx, logReplay, arg.Actor, arg.Filter, arg.Count)
 	return err
 }
 
@@ -276,6 +372,7 @@ UPDATE sync_state s SET
         WHEN o.outcome = 'missing' THEN s.blocked_on_id
         ELSE NULL END,
     last_payload = CASE WHEN o.payload IS NOT NULL THEN o.payload ELSE s.last_payload END,
+    last_verb = CASE WHEN o.outcome = 'accepted' THEN NULLIF(o.verb, '') ELSE s.last_verb END,
     lease_until = NULL,
     updated_at = now()
 FROM (
@@ -288,7 +385,8 @@ FROM (
         unnest($7::text[]) AS error,
         unnest($8::text[]) AS blocked_on_kind,
         unnest($9::text[]) AS blocked_on_id,
-        unnest($10::jsonb[]) AS payload
+        unnest($10::jsonb[]) AS payload,
+        unnest($11::text[]) AS verb
 ) o
 WHERE s.kind = $1 AND s.record_id = o.record_id
 `
@@ -304,6 +402,7 @@ type RecordOutcomesParams struct {
 	BlockedOnKinds   []string    `json:"blocked_on_kinds"`
 	BlockedOnIds     []string    `json:"blocked_on_ids"`
 	Payloads         [][]byte    `json:"payloads"`
+	Verbs            []string    `json:"verbs"`
 }
 
 // RecordOutcomes writes the outcome of one push per record and releases
@@ -321,6 +420,7 @@ func (q *Queries) RecordOutcomes(ctx context.Context, arg RecordOutcomesParams) 
 		arg.BlockedOnKinds,
 		arg.BlockedOnIds,
 		arg.Payloads,
+		arg.Verbs,
 	)
 	return err
 }
@@ -465,6 +565,113 @@ func (q *Queries) ResetRecords(ctx context.Context, arg ResetRecordsParams) erro
 	return err
 }
 
+const runOutcomes = `-- name: RunOutcomes :many
+SELECT kind,
+    count(*) FILTER (WHERE accepted_at >= $1::timestamptz AND status = 'synced') AS accepted,
+    count(*) FILTER (WHERE accepted_at >= $1::timestamptz AND status = 'synced' AND last_verb = 'create') AS created,
+    count(*) FILTER (WHERE accepted_at >= $1::timestamptz AND status = 'synced' AND last_verb = 'update') AS updated,
+    count(*) FILTER (WHERE status = 'dead' AND last_failed_at >= $1::timestamptz) AS dead,
+    count(*) FILTER (WHERE status = 'blocked' AND last_failed_at >= $1::timestamptz) AS blocked,
+    count(*) FILTER (WHERE status = 'retrying') AS retrying
+FROM sync_state
+GROUP BY kind
+`
+
+type RunOutcomesRow struct {
+	Kind     string `json:"kind"`
+	Accepted int64  `json:"accepted"`
+	Created  int64  `json:"created"`
+	Updated  int64  `json:"updated"`
+	Dead     int64  `json:"dead"`
+	Blocked  int64  `json:"blocked"`
+	Retrying int64  `json:"retrying"`
+}
+
+// RunOutcomes counts, per kind, what happened to records since a run
+// started: accepted (created, updated), dead, blocked.
+func (q *Queries) RunOutcomes(ctx context.Context, since time.Time) ([]RunOutcomesRow, error) {
+	rows, err := q.db.Query(ctx, runOutcomes, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunOutcomesRow
+	for rows.Next() {
+		var i RunOutcomesRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.Accepted,
+			&i.Created,
+			&i.Updated,
+			&i.Dead,
+			&i.Blocked,
+			&i.Retrying,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const runRetries = `-- name: RunRetries :many
+SELECT kind, count(*) AS retries FROM sync_attempt
+WHERE outcome = 'failed' AND created_at >= $1::timestamptz
+GROUP BY kind
+`
+
+type RunRetriesRow struct {
+	Kind    string `json:"kind"`
+	Retries int64  `json:"retries"`
+}
+
+// RunRetries counts failed attempts per kind since a run started.
+func (q *Queries) RunRetries(ctx context.Context, since time.Time) ([]RunRetriesRow, error) {
+	rows, err := q.db.Query(ctx, runRetries, since)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RunRetriesRow
+	for rows.Next() {
+		var i RunRetriesRow
+		if err := rows.Scan(&i.Kind, &i.Retries); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const startBulkRun = `-- name: StartBulkRun :one
+INSERT INTO bulk_run (trigger, force, kinds) VALUES ($1, $2, $3::text[])
+RETURNING id, started_at
+`
+
+type StartBulkRunParams struct {
+	Trigger string   `json:"trigger"`
+	Force   bool     `json:"force"`
+	Kinds   []string `json:"kinds"`
+}
+
+type StartBulkRunRow struct {
+	ID        int64     `json:"id"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+func (q *Queries) StartBulkRun(ctx context.Context, arg StartBulkRunParams) (StartBulkRunRow, error) {
+	row := q.db.QueryRow(ctx, startBulkRun, arg.Trigger, arg.Force, arg.Kinds)
+	var i StartBulkRunRow
+	err := row.Scan(&i.ID, &i.StartedAt)
+	return i, err
+}
+
 const statesPage = `-- name: StatesPage :many
 SELECT record_id, status, accepted_hash, source_updated_at
 FROM sync_state
@@ -595,7 +802,7 @@ func (q *Queries) StatusCounts(ctx context.Context) ([]StatusCountsRow, error) {
 }
 
 const syncStates = `-- name: SyncStates :many
-SELECT s.kind, s.record_id, s.status, s.accepted_hash, s.channel_ref, s.accepted_at, s.source_updated_at, s.attempts, s.last_error, s.first_failed_at, s.last_failed_at, s.blocked_on_kind, s.blocked_on_id, s.last_payload, s.lease_until, s.updated_at
+SELECT s.kind, s.record_id, s.status, s.accepted_hash, s.channel_ref, s.accepted_at, s.source_updated_at, s.attempts, s.last_error, s.first_failed_at, s.last_failed_at, s.blocked_on_kind, s.blocked_on_id, s.last_payload, s.lease_until, s.updated_at, s.last_verb
 FROM sync_state s
 JOIN (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS record_id) r
   ON s.kind = r.kind AND s.record_id = r.record_id
@@ -633,6 +840,7 @@ func (q *Queries) SyncStates(ctx context.Context, arg SyncStatesParams) ([]SyncS
 			&i.LastPayload,
 			&i.LeaseUntil,
 			&i.UpdatedAt,
+			&i.LastVerb,
 		); err != nil {
 			return nil, err
 		}

@@ -573,6 +573,7 @@ func (e *Engine) record(ctx context.Context, kind record.Kind, items []*item, re
 		Kind: string(kind), Ids: make([]string, n), Outcomes: make([]string, n), Hashes: make([][]byte, n),
 		ChannelRefs: make([]string, n), SourceUpdatedAts: make([]time.Time, n), Errors: make([]string, n),
 		BlockedOnKinds: make([]string, n), BlockedOnIds: make([]string, n), Payloads: make([][]byte, n),
+		Verbs: make([]string, n),
 	}
 	var failIDs, failOutcomes, failErrors, acceptedIDs []string
 	for i, it := range items {
@@ -589,6 +590,10 @@ func (e *Engine) record(ctx context.Context, kind record.Kind, items []*item, re
 			p.SourceUpdatedAts[i] = it.built.UpdatedAt
 			if it.outcome == Accepted {
 				p.Hashes[i] = it.built.Hash
+				p.Verbs[i] = "update"
+				if it.created {
+					p.Verbs[i] = "create"
+				}
 			}
 			if it.sent {
 				p.Payloads[i] = it.built.JSON

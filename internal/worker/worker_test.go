@@ -128,10 +128,10 @@ func (b *testBundle) syncAll(t *testing.T) []control.KindScan {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	scans, err := b.ctl.EnqueueAll(ctx, control.AllOptions{})
+	run, err := b.ctl.EnqueueAll(ctx, control.AllOptions{})
 	require.NoError(t, err)
 	b.drain(t)
-	return scans
+	return run.Scans
 }
 
 func (b *testBundle) drain(t *testing.T) control.Status {
