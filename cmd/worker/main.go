@@ -17,6 +17,7 @@ import (
 	"github.com/chansync/chansync/internal/cli"
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/schedule"
 	"github.com/chansync/chansync/internal/worker"
 )
 
@@ -32,6 +33,8 @@ type runCmd struct {
 	RescueAfter      time.Duration `name:"rescue-after" env:"RESCUE_STUCK_JOBS_AFTER" default:"5m" help:"How long a job of a killed worker stays running before River hands it to another worker."`
 	HTTPAddr         string        `name:"http-addr" env:"HTTP_ADDR" help:"Address for /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080; empty for none."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight jobs may finish after SIGTERM before they are handed back."`
+	SyncSchedule     string        `name:"sync-schedule" env:"SYNC_SCHEDULE" help:"Cron expression (UTC unless prefixed CRON_TZ=Zone) on which the worker runs the bulk sync itself, e.g. '0 2 * * *'; off when empty."`
+	NoEventRelay     bool          `name:"no-event-relay" env:"NO_EVENT_RELAY" help:"Do not push table changes as events; they wait for the next bulk run."`
 }
 
 func (c *runCmd) Validate() error {
@@ -53,6 +56,11 @@ func (c *runCmd) Validate() error {
 		return errors.New("RESCUE_STUCK_JOBS_AFTER (--rescue-after) must be longer than JOB_TIMEOUT")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("SHUTDOWN_TIMEOUT (--shutdown-timeout) must be positive")
+	}
+	if c.SyncSchedule != "" {
+		if _, err := schedule.Parse(c.SyncSchedule); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -80,6 +88,8 @@ func (c *runCmd) Run() error {
 		BatchSize:       c.BatchSize,
 		HTTPAddr:        c.HTTPAddr,
 		ShutdownTimeout: c.ShutdownTimeout,
+		SyncSchedule:    c.SyncSchedule,
+		DisableRelay:    c.NoEventRelay,
 		Logger:          logger,
 	})
 }

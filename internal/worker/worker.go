@@ -21,10 +21,12 @@ import (
 
 	"github.com/chansync/chansync/internal/channelapi"
 	"github.com/chansync/chansync/internal/channelpush"
+	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/outbox"
 	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/schedule"
 	"github.com/chansync/chansync/internal/syncer"
 	"github.com/chansync/chansync/internal/telemetry"
 )
@@ -55,6 +57,9 @@ type Config struct {
 	// DisableRelay turns event-triggered pushes off (changes then wait for
 	// the next bulk run).
 	DisableRelay bool
+	// SyncSchedule, if set, is a cron expression on which the worker runs
+	// the bulk sync itself (e.g. "0 2 * * *").
+	SyncSchedule string
 	// HTTPAddr, if set, serves /healthz, /readyz and /metrics.
 	HTTPAddr string
 	// ShutdownTimeout bounds how long in-flight jobs may run after a stop
@@ -123,6 +128,15 @@ func Run(ctx context.Context, cfg Config) error {
 	pushWorker := jobs.NewPushWorker(jcfg)
 	workers := river.NewWorkers()
 	jobs.Register(workers, pushWorker)
+	scheduled := &schedule.Worker{Logger: logger}
+	river.AddWorker(workers, scheduled)
+	if cfg.SyncSchedule != "" {
+		pj, err := schedule.PeriodicJob(cfg.SyncSchedule)
+		if err != nil {
+			return err
+		}
+		jcfg.PeriodicJobs = append(jcfg.PeriodicJobs, pj)
+	}
 	riverClient, err := jobs.NewClient(pool, workers, jcfg)
 	if err != nil {
 		return err
@@ -131,6 +145,8 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.EventBatchSize = 10
 	}
 	eventInserter := &jobs.Inserter{Client: riverClient, BatchSize: cfg.EventBatchSize}
+	ctl := control.New(pool, &jobs.Inserter{Client: riverClient, BatchSize: cfg.BatchSize})
+	scheduled.Controller = ctl
 	ecfg := cfg.Engine
 	ecfg.Observer = outcomes
 	pushWorker.Pusher = syncer.New(pool, channelpush.New(client), func(ctx context.Context, refs []record.Ref) error {
@@ -163,7 +179,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	logger.Info("worker started",
 		slog.Int("concurrency", jcfg.Concurrency), slog.Int("event_concurrency", pushWorker.EventConcurrency()),
-		slog.String("http_addr", httpAddr), slog.String("channel", cfg.ChannelBaseURL))
+		slog.String("http_addr", httpAddr), slog.String("channel", cfg.ChannelBaseURL),
+		slog.String("sync_schedule", cfg.SyncSchedule), slog.Bool("event_relay", !cfg.DisableRelay))
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	relayDone := make(chan struct{})
 	go func() {
