@@ -237,3 +237,15 @@ GROUP BY kind;
 
 -- name: LogReplay :exec
 INSERT INTO replay_log (actor, filter, count) VALUES (@actor, @filter, @count);
+
+-- name: QueueDepthByKind :many
+-- QueueDepthByKind counts unfinished jobs by job kind and River state.
+SELECT kind, state::text AS state, count(*) AS jobs
+FROM river_job
+WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
+GROUP BY kind, state;
+
+-- name: DeadLetterCounts :many
+SELECT kind, status, count(*) AS records
+FROM sync_state WHERE status IN ('dead', 'blocked', 'retrying')
+GROUP BY kind, status;

@@ -52,6 +52,10 @@ type Config struct {
 	AuthHold time.Duration
 	// NowFunc is the clock. Default time.Now.
 	NowFunc func() time.Time
+	// ObserveFunc, if set, is told of every request's outcome: route names
+	// the endpoint without the record id ("PUT /tasks/:id"); err is nil on
+	// success (for metrics and the channel's health).
+	ObserveFunc func(route string, err *Error, took time.Duration)
 }
 
 // Client calls the channel API. It is safe for concurrent use.
@@ -64,6 +68,7 @@ type Client struct {
 	logger  *slog.Logger
 	tokens  *TokenSource
 	now     func() time.Time
+	observe func(op string, err *Error, took time.Duration)
 
 	tokenCalls, refreshCalls atomic.Int64
 }
@@ -91,6 +96,10 @@ func New(cfg Config) (*Client, error) {
 		limiter: cfg.Limiter,
 		logger:  cfg.Logger,
 		now:     cfg.NowFunc,
+		observe: cfg.ObserveFunc,
+	}
+	if c.observe == nil {
+		c.observe = func(string, *Error, time.Duration) {}
 	}
 	if c.http == nil {
 		c.http = DefaultHTTPClient()
@@ -439,6 +448,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 
 func (c *Client) roundTrip(ctx context.Context, method, path string, query url.Values, payload []byte, token string) (json.RawMessage, error) {
 	op := method + " " + path
+	// route names the endpoint without the record id, for metrics.
+	route := op
+	if segs := strings.Split(path, "/"); len(segs) > 2 && segs[1] != "auth" {
+		route = method + " /" + segs[1] + "/:id"
+	}
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return nil, &Error{Op: op, Err: err, Class: ClassTransient}
@@ -478,7 +492,11 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, query url.V
 		}
 		c.logger.DebugContext(ctx, "channel request failed", slog.String("method", method), slog.String("path", path),
 			slog.Duration("took", c.now().Sub(start)), slog.String("error", cause.Error()))
-		return nil, &Error{Op: op, Err: netCause(cause), Class: ClassTransient}
+		e := &Error{Op: op, Err: netCause(cause), Class: ClassTransient}
+		if !isCallerDone(ctx, err) {
+			c.observe(route, e, c.now().Sub(start))
+		}
+		return nil, e
 	}
 	defer resp.Body.Close()
 	raw, rerr := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
@@ -496,6 +514,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, query url.V
 		slog.Int("status", resp.StatusCode), slog.Int("code", code), slog.Duration("took", c.now().Sub(start)))
 
 	if hasEnv && code == CodeOK && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		c.observe(route, nil, c.now().Sub(start))
 		return env.Data, nil
 	}
 	e := &Error{Op: op, HTTPStatus: resp.StatusCode}
@@ -511,6 +530,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, query url.V
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
 	}
 	classify(e)
+	c.observe(route, e, c.now().Sub(start))
 	return nil, e
 }
 

@@ -103,6 +103,38 @@ func (q *Queries) ClaimRecords(ctx context.Context, arg ClaimRecordsParams) ([]S
 	return items, nil
 }
 
+const deadLetterCounts = `-- name: DeadLetterCounts :many
+SELECT kind, status, count(*) AS records
+FROM sync_state WHERE status IN ('dead', 'blocked', 'retrying')
+GROUP BY kind, status
+`
+
+type DeadLetterCountsRow struct {
+	Kind    string `json:"kind"`
+	Status  string `json:"status"`
+	Records int64  `json:"records"`
+}
+
+func (q *Queries) DeadLetterCounts(ctx context.Context) ([]DeadLetterCountsRow, error) {
+	rows, err := q.db.Query(ctx, deadLetterCounts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DeadLetterCountsRow
+	for rows.Next() {
+		var i DeadLetterCountsRow
+		if err := rows.Scan(&i.Kind, &i.Status, &i.Records); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const deadLetters = `-- name: DeadLetters :many
 SELECT kind, record_id, status, last_error, attempts, first_failed_at, last_failed_at
 FROM sync_state
@@ -324,6 +356,40 @@ func (q *Queries) QueueDepth(ctx context.Context) ([]QueueDepthRow, error) {
 	for rows.Next() {
 		var i QueueDepthRow
 		if err := rows.Scan(&i.State, &i.Jobs); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const queueDepthByKind = `-- name: QueueDepthByKind :many
+SELECT kind, state::text AS state, count(*) AS jobs
+FROM river_job
+WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
+GROUP BY kind, state
+`
+
+type QueueDepthByKindRow struct {
+	Kind  string `json:"kind"`
+	State string `json:"state"`
+	Jobs  int64  `json:"jobs"`
+}
+
+// QueueDepthByKind counts unfinished jobs by job kind and River state.
+func (q *Queries) QueueDepthByKind(ctx context.Context) ([]QueueDepthByKindRow, error) {
+	rows, err := q.db.Query(ctx, queueDepthByKind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []QueueDepthByKindRow
+	for rows.Next() {
+		var i QueueDepthByKindRow
+		if err := rows.Scan(&i.Kind, &i.State, &i.Jobs); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

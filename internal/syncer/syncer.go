@@ -85,9 +85,11 @@ type Config struct {
 	Observer Observer
 }
 
-// Observer receives every record outcome as it is recorded.
+// Observer receives every record outcome as it is recorded, and every wait
+// on a rate limit.
 type Observer interface {
 	Outcome(kind record.Kind, outcome Outcome, took time.Duration)
+	RateLimited(kind record.Kind, wait time.Duration)
 }
 
 func (c *Config) withDefaults() Config {
@@ -506,6 +508,9 @@ func (e *Engine) pushOne(ctx context.Context, kind record.Kind, it *item, opts O
 				return true
 			}
 			e.logger.InfoContext(ctx, "rate limited, waiting", e.attrs(kind, it.id, opts, slog.Duration("retry_after", wait))...)
+			if e.cfg.Observer != nil {
+				e.cfg.Observer.RateLimited(kind, wait)
+			}
 			select {
 			case <-ctx.Done():
 				it.outcome = Waiting

@@ -21,8 +21,10 @@ type Outcomes struct {
 	mu     sync.Mutex
 	counts map[record.Kind]map[syncer.Outcome]int64
 
-	pushes  *prometheus.CounterVec
-	latency *prometheus.HistogramVec
+	pushes    *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	rateWaits *prometheus.CounterVec
+	rateSecs  *prometheus.CounterVec
 }
 
 // NewOutcomes returns counters registered with reg (nil: not exported).
@@ -39,10 +41,24 @@ func NewOutcomes(reg prometheus.Registerer) *Outcomes {
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
 		}, []string{"kind"}),
 	}
+	o.rateWaits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chansync_rate_limit_waits_total",
+		Help: "Times a push waited because the channel answered HTTP 429, by kind.",
+	}, []string{"kind"})
+	o.rateSecs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "chansync_rate_limit_wait_seconds_total",
+		Help: "Seconds pushes waited on the channel's Retry-After, by kind.",
+	}, []string{"kind"})
 	if reg != nil {
-		reg.MustRegister(o.pushes, o.latency)
+		reg.MustRegister(o.pushes, o.latency, o.rateWaits, o.rateSecs)
 	}
 	return o
+}
+
+// RateLimited records one wait on a rate limit.
+func (o *Outcomes) RateLimited(kind record.Kind, wait time.Duration) {
+	o.rateWaits.WithLabelValues(string(kind)).Inc()
+	o.rateSecs.WithLabelValues(string(kind)).Add(wait.Seconds())
 }
 
 // Outcome records one record's outcome.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -109,21 +110,25 @@ func Run(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	outcomes := telemetry.NewOutcomes(reg)
+	health := telemetry.NewChannelHealth(reg)
+	reg.MustRegister(telemetry.NewDBCollector(pool))
 
 	var limiter *rate.Limiter
 	if cfg.ChannelRPS > 0 {
 		limiter = rate.NewLimiter(rate.Limit(cfg.ChannelRPS), max(1, int(cfg.ChannelRPS)))
 	}
 	client, err := channelapi.New(channelapi.Config{
-		BaseURL: cfg.ChannelBaseURL,
-		AppKey:  cfg.ChannelAppKey,
-		Secret:  cfg.ChannelSecret,
-		Limiter: limiter,
-		Logger:  logger.With(slog.String("component", "channel")),
+		BaseURL:     cfg.ChannelBaseURL,
+		AppKey:      cfg.ChannelAppKey,
+		Secret:      cfg.ChannelSecret,
+		Limiter:     limiter,
+		Logger:      logger.With(slog.String("component", "channel")),
+		ObserveFunc: health.Observe,
 	})
 	if err != nil {
 		return err
 	}
+	telemetry.TokenCounters(reg, client)
 
 	pushWorker := jobs.NewPushWorker(jcfg)
 	workers := river.NewWorkers()
@@ -224,9 +229,7 @@ func Run(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-func newMux(pool interface {
-	Ping(context.Context) error
-}, reg *prometheus.Registry) *http.ServeMux {
+func newMux(pool *pgxpool.Pool, reg *prometheus.Registry) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
@@ -235,10 +238,14 @@ func newMux(pool interface {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := pool.Ping(ctx); err != nil {
-			http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+			http.Error(w, "not ready: database: unreachable", http.StatusServiceUnavailable)
 			return
 		}
-		_, _ = w.Write([]byte("ok\n"))
+		if err := database.CheckMigrations(ctx, pool); err != nil {
+			http.Error(w, "not ready: migrations: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok: database reachable, migrations current\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return mux

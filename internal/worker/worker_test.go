@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"log/slog"
 	"strings"
 	"sync"
@@ -59,7 +61,9 @@ func (b *syncBuffer) String() string {
 }
 
 type testBundle struct {
-	pool *pgxpool.Pool
+	// httpAddr is where the worker serves health and metrics.
+	httpAddr string
+	pool     *pgxpool.Pool
 	sim  *channelsimtest.Server
 	ctl  *control.Controller
 	set  *datagen.Set
@@ -102,9 +106,13 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 				RetryPolicy:       opts.retry,
 			},
 			BatchSize:       25,
+			HTTPAddr:        "127.0.0.1:0",
 			ShutdownTimeout: 10 * time.Second,
 			Logger:          logger,
-			ReadyFunc:       func(string) { close(ready) },
+			ReadyFunc: func(addr string) {
+				b.httpAddr = addr
+				close(ready)
+			},
 		})
 	}()
 	select {
@@ -337,6 +345,35 @@ func TestEndToEnd(t *testing.T) {
 		for k, ks := range b.sim.Stats().Kinds {
 			require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
 		}
+	})
+
+	t.Run("HealthAndMetrics", func(t *testing.T) {
+		get := func(path string) (int, string) {
+			resp, err := http.Get("http://" + b.httpAddr + path)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			return resp.StatusCode, string(body)
+		}
+		code, _ := get("/healthz")
+		require.Equal(t, 200, code)
+		code, body := get("/readyz")
+		require.Equal(t, 200, code, body)
+		code, body = get("/metrics")
+		require.Equal(t, 200, code)
+		for _, name := range []string{
+			`chansync_pushes_total{kind="company",outcome="accepted"}`,
+			"chansync_push_duration_seconds_bucket",
+			`chansync_records_failing{kind="user",status="dead"} 2`,
+			"chansync_database_up 1", "chansync_outbox_entries", "chansync_outbox_oldest_seconds",
+			"chansync_token_fetches_total 1", "chansync_token_refreshes_total",
+			`chansync_channel_state{state="ok"} 1`,
+			`chansync_channel_requests_total{op="POST /users",result="ok"}`,
+		} {
+			require.Truef(t, strings.Contains(body, name), "/metrics lacks %s", name)
+		}
+		require.NotContains(t, body, b.set.Users[0].ChannelUserID, "no record ids in metrics")
 	})
 
 	t.Run("NoSecretsInLogs", func(t *testing.T) {

@@ -1,0 +1,116 @@
+package telemetry
+
+import (
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chansync/chansync/internal/channelapi"
+)
+
+// Channel connection states, as shown on the status page.
+const (
+	StateUnknown     = "unknown"
+	StateOK          = "ok"
+	StateAuthFailing = "auth failing"
+	StateRateLimited = "rate-limited"
+	StateUnreachable = "unreachable"
+)
+
+// ChannelHealth follows the channel's answers: errors by code, and the
+// connection's state with the time it last changed. Its Observe method is
+// a channelapi ObserveFunc. It is safe for concurrent use.
+type ChannelHealth struct {
+	mu     sync.Mutex
+	state  string
+	since  time.Time
+	detail string
+
+	errors   *prometheus.CounterVec
+	requests *prometheus.CounterVec
+	stateG   *prometheus.GaugeVec
+}
+
+// NewChannelHealth returns a tracker registered with reg (nil: not
+// exported).
+func NewChannelHealth(reg prometheus.Registerer) *ChannelHealth {
+	h := &ChannelHealth{
+		state: StateUnknown,
+		since: time.Now(),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chansync_channel_errors_total",
+			Help: "Failed channel requests, by envelope code (or http_<status>, or network) and class.",
+		}, []string{"code", "class"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chansync_channel_requests_total",
+			Help: "Channel requests, by operation (e.g. POST /users) and result (ok or error).",
+		}, []string{"op", "result"}),
+		stateG: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "chansync_channel_state",
+			Help: "1 for the channel connection's current state (ok, auth failing, rate-limited, unreachable, unknown).",
+		}, []string{"state"}),
+	}
+	if reg != nil {
+		reg.MustRegister(h.errors, h.requests, h.stateG)
+	}
+	h.stateG.WithLabelValues(StateUnknown).Set(1)
+	return h
+}
+
+// Observe records one request's outcome.
+func (h *ChannelHealth) Observe(op string, err *channelapi.Error, _ time.Duration) {
+	if err == nil {
+		h.requests.WithLabelValues(op, "ok").Inc()
+		h.set(StateOK, "")
+		return
+	}
+	h.requests.WithLabelValues(op, "error").Inc()
+	code := "network"
+	switch {
+	case err.Code != 0:
+		code = strconv.Itoa(err.Code)
+	case err.HTTPStatus != 0:
+		code = "http_" + strconv.Itoa(err.HTTPStatus)
+	}
+	h.errors.WithLabelValues(code, err.Class.String()).Inc()
+	switch err.Class {
+	case channelapi.ClassAuth:
+		h.set(StateAuthFailing, err.Error())
+	case channelapi.ClassRateLimited:
+		h.set(StateRateLimited, err.Error())
+	case channelapi.ClassTransient:
+		if err.HTTPStatus == 0 || err.HTTPStatus >= 500 {
+			h.set(StateUnreachable, err.Error())
+		}
+	}
+}
+
+func (h *ChannelHealth) set(state, detail string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.state != state {
+		h.stateG.WithLabelValues(h.state).Set(0)
+		h.stateG.WithLabelValues(state).Set(1)
+		h.state, h.since = state, time.Now()
+	}
+	h.detail = detail
+}
+
+// State returns the current state, since when, and the last error's text.
+func (h *ChannelHealth) State() (state string, since time.Time, detail string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state, h.since, h.detail
+}
+
+// TokenCounters exports the client's token fetches and refreshes.
+func TokenCounters(reg prometheus.Registerer, client *channelapi.Client) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "chansync_token_fetches_total", Help: "POST /auth/token calls (fresh tokens).",
+	}, func() float64 { t, _ := client.TokenCalls(); return float64(t) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "chansync_token_refreshes_total", Help: "POST /auth/refresh calls.",
+	}, func() float64 { _, r := client.TokenCalls(); return float64(r) }))
+}
