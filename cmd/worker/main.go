@@ -35,6 +35,8 @@ type runCmd struct {
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight jobs may finish after SIGTERM before they are handed back."`
 	SyncSchedule     string        `name:"sync-schedule" env:"SYNC_SCHEDULE" help:"Cron expression (UTC unless prefixed CRON_TZ=Zone) on which the worker runs the bulk sync itself, e.g. '0 2 * * *'; off when empty."`
 	NoEventRelay     bool          `name:"no-event-relay" env:"NO_EVENT_RELAY" help:"Do not push table changes as events; they wait for the next bulk run."`
+	BreakerFailures  uint32        `name:"breaker-failures" env:"BREAKER_FAILURES" default:"5" help:"Transient channel failures in a row that pause pushing (circuit open)."`
+	BreakerTimeout   time.Duration `name:"breaker-timeout" env:"BREAKER_TIMEOUT" default:"30s" help:"How long pushing pauses before one probe request is let through."`
 }
 
 func (c *runCmd) Validate() error {
@@ -54,6 +56,10 @@ func (c *runCmd) Validate() error {
 		return errors.New("JOB_TIMEOUT (--job-timeout) must be positive")
 	case c.RescueAfter <= c.JobTimeout:
 		return errors.New("RESCUE_STUCK_JOBS_AFTER (--rescue-after) must be longer than JOB_TIMEOUT")
+	case c.BreakerFailures < 1:
+		return errors.New("BREAKER_FAILURES (--breaker-failures) must be at least 1")
+	case c.BreakerTimeout <= 0:
+		return errors.New("BREAKER_TIMEOUT (--breaker-timeout) must be positive")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("SHUTDOWN_TIMEOUT (--shutdown-timeout) must be positive")
 	}
@@ -89,6 +95,8 @@ func (c *runCmd) Run() error {
 		HTTPAddr:        c.HTTPAddr,
 		ShutdownTimeout: c.ShutdownTimeout,
 		SyncSchedule:    c.SyncSchedule,
+		BreakerFailures: c.BreakerFailures,
+		BreakerTimeout:  c.BreakerTimeout,
 		DisableRelay:    c.NoEventRelay,
 		Logger:          logger,
 	})

@@ -85,6 +85,15 @@ type BulkRun struct {
 	Scan       []byte     `json:"scan"`
 }
 
+type ChannelToken struct {
+	ID           int32     `json:"id"`
+	AccessToken  string    `json:"access_token"`
+	RefreshToken *string   `json:"refresh_token"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	FetchedAt    time.Time `json:"fetched_at"`
+	FetchedBy    string    `json:"fetched_by"`
+}
+
 type Company struct {
 	ChannelCompanyID  string    `json:"channel_company_id"`
 	CompanyName       string    `json:"company_name"`

@@ -37,6 +37,9 @@ const (
 	AuthFailed
 	// Permanent failures dead-letter the record at once.
 	Permanent
+	// Paused means the target is unavailable (a circuit breaker is open):
+	// the batch stops and waits RetryAfter, spending no attempt.
+	Paused
 )
 
 // Failure is a classified push error.
@@ -169,7 +172,8 @@ type Options struct {
 type Result struct {
 	Created, Updated, Unchanged, Failed, Dead, Blocked, Waiting, Kept int
 	// RateLimitedFor is set when the batch stopped on a rate limit longer
-	// than the engine waits in place.
+	// than the engine waits in place, or because the target is unavailable
+	// (circuit open): the job should wait this long, spending no attempt.
 	RateLimitedFor time.Duration
 	// AuthFailed is set when the target refused our credentials.
 	AuthFailed bool
@@ -518,6 +522,11 @@ func (e *Engine) pushOne(ctx context.Context, kind record.Kind, it *item, opts O
 			case <-time.After(wait):
 			}
 			continue
+		case Paused:
+			it.outcome = Waiting
+			res.RateLimitedFor = max(f.RetryAfter, time.Second)
+			e.logger.InfoContext(ctx, "channel unavailable, pausing", e.attrs(kind, it.id, opts, slog.String("error", f.Reason), slog.Duration("pause", res.RateLimitedFor))...)
+			return true
 		case AuthFailed:
 			it.outcome = Waiting
 			res.AuthFailed = true

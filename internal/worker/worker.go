@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,7 @@ import (
 	"github.com/chansync/chansync/internal/schedule"
 	"github.com/chansync/chansync/internal/syncer"
 	"github.com/chansync/chansync/internal/telemetry"
+	"github.com/chansync/chansync/internal/tokenstore"
 )
 
 // Config is everything the worker needs. Zero values take the defaults of
@@ -58,6 +60,11 @@ type Config struct {
 	// DisableRelay turns event-triggered pushes off (changes then wait for
 	// the next bulk run).
 	DisableRelay bool
+	// BreakerFailures is how many transient failures in a row pause pushes
+	// (circuit open). Default 5.
+	BreakerFailures uint32
+	// BreakerTimeout is how long pushes pause before one probe. Default 30s.
+	BreakerTimeout time.Duration
 	// SyncSchedule, if set, is a cron expression on which the worker runs
 	// the bulk sync itself (e.g. "0 2 * * *").
 	SyncSchedule string
@@ -129,6 +136,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	telemetry.TokenCounters(reg, client)
+	// Share one token between every worker process through Postgres.
+	hostname, _ := os.Hostname()
+	client.Tokens().FetchFunc = tokenstore.New(pool, client.FetchToken, fmt.Sprintf("%s/%d", hostname, os.Getpid())).Fetch
 
 	pushWorker := jobs.NewPushWorker(jcfg)
 	workers := river.NewWorkers()
@@ -154,7 +164,14 @@ func Run(ctx context.Context, cfg Config) error {
 	scheduled.Controller = ctl
 	ecfg := cfg.Engine
 	ecfg.Observer = outcomes
-	pushWorker.Pusher = syncer.New(pool, channelpush.New(client), func(ctx context.Context, refs []record.Ref) error {
+	pusher := channelpush.New(client, channelpush.BreakerConfig{
+		Failures: cfg.BreakerFailures,
+		Timeout:  cfg.BreakerTimeout,
+		OnStateChangeFunc: func(from, to string) {
+			logger.Warn("channel circuit breaker", slog.String("from", from), slog.String("to", to))
+		},
+	})
+	pushWorker.Pusher = syncer.New(pool, pusher, func(ctx context.Context, refs []record.Ref) error {
 		_, err := eventInserter.Insert(ctx, refs, jobs.QueueEvents)
 		return err
 	}, logger, ecfg)

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -64,18 +64,20 @@ type testBundle struct {
 	// httpAddr is where the worker serves health and metrics.
 	httpAddr string
 	pool     *pgxpool.Pool
-	sim  *channelsimtest.Server
-	ctl  *control.Controller
-	set  *datagen.Set
-	logs *syncBuffer
+	sim      *channelsimtest.Server
+	ctl      *control.Controller
+	set      *datagen.Set
+	logs     *syncBuffer
 	// invalid and dependants are the ids AddInvalid put in the set.
 	invalid, dependants []string
 }
 
 type setupOpts struct {
-	records int
-	faults  channelsim.Faults
-	retry   *jobs.RetryPolicy
+	records     int
+	faults      channelsim.Faults
+	retry       *jobs.RetryPolicy
+	maxAttempts int
+	breaker     time.Duration
 }
 
 func setup(t *testing.T, opts setupOpts) *testBundle {
@@ -104,7 +106,9 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 				FetchPollInterval: 50 * time.Millisecond,
 				WaitSnooze:        100 * time.Millisecond,
 				RetryPolicy:       opts.retry,
+				MaxAttempts:       opts.maxAttempts,
 			},
+			BreakerTimeout:  opts.breaker,
 			BatchSize:       25,
 			HTTPAddr:        "127.0.0.1:0",
 			ShutdownTimeout: 10 * time.Second,
@@ -436,4 +440,33 @@ func TestFaultyChannelConverges(t *testing.T) {
 		require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
 	}
 	require.NotEmpty(t, b.sim.Stats().Faults)
+}
+
+func TestOutageSpendsNoAttempts(t *testing.T) {
+	t.Parallel()
+	// Three attempts with fast retries: without the circuit breaker every
+	// record would be dead well before the channel comes back.
+	b := setup(t, setupOpts{
+		records: 300, maxAttempts: 3, breaker: 300 * time.Millisecond,
+		retry:  &jobs.RetryPolicy{Initial: 20 * time.Millisecond, Max: 100 * time.Millisecond, Multiplier: 2},
+		faults: channelsim.Faults{Down: channelsim.Down503},
+	})
+	ctx := context.Background()
+	_, err := b.ctl.EnqueueAll(ctx, control.AllOptions{})
+	require.NoError(t, err)
+	time.Sleep(3 * time.Second) // the outage
+	require.NoError(t, b.sim.SetFaults(channelsim.Faults{}))
+	st := b.drain(t)
+	for _, k := range st.Kinds {
+		require.EqualValuesf(t, 0, k.Retrying, "%s retrying", k.Kind)
+	}
+	b.requireConverged(t, nil)
+	// Only the invalid records are dead: none was used up by the outage.
+	status, err := b.ctl.Status(ctx, "", 100)
+	require.NoError(t, err)
+	for _, d := range status.DeadLetters {
+		require.Containsf(t, append(b.invalid, b.dependants...), d.ID, "%s/%s dead: %s", d.Kind, d.ID, d.Reason)
+		require.NotContains(t, d.Reason, "gave up")
+	}
+	require.Less(t, b.sim.Stats().Faults[channelsim.FaultDown503], int64(200), "the down channel is not hammered")
 }
