@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -469,4 +471,65 @@ func TestOutageSpendsNoAttempts(t *testing.T) {
 		require.NotContains(t, d.Reason, "gave up")
 	}
 	require.Less(t, b.sim.Stats().Faults[channelsim.FaultDown503], int64(200), "the down channel is not hammered")
+}
+
+func TestEventTriggeredPushes(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{records: 60})
+	ctx := context.Background()
+	b.syncAll(t)
+
+	t.Run("InsertOnAnotherConnectionReachesTheChannel", func(t *testing.T) {
+		conn, err := pgx.Connect(ctx, b.pool.Config().ConnString())
+		require.NoError(t, err)
+		defer conn.Close(ctx)
+		start := time.Now()
+		_, err = conn.Exec(ctx, `INSERT INTO companies (channel_company_id, company_name, social_credit_code)
+			VALUES ('C-EVENT-1', '事件科技有限公司', '91350100M000100Y43')`)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			_, ok := b.sim.Record("company", "C-EVENT-1")
+			return ok
+		}, 10*time.Second, 5*time.Millisecond)
+		t.Logf("commit to channel: %s", time.Since(start))
+	})
+
+	t.Run("RolledBackInsertTriggersNothing", func(t *testing.T) {
+		tx, err := b.pool.Begin(ctx)
+		require.NoError(t, err)
+		_, err = tx.Exec(ctx, `INSERT INTO companies (channel_company_id, company_name, social_credit_code)
+			VALUES ('C-ROLLED-BACK', 'x', '91350100M000100Y43')`)
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback(ctx))
+		time.Sleep(500 * time.Millisecond)
+		_, ok := b.sim.Record("company", "C-ROLLED-BACK")
+		require.False(t, ok)
+	})
+
+	t.Run("BurstOfUpdatesEndsWithTheLastVersionInFewPuts", func(t *testing.T) {
+		id := b.set.Users[5].ChannelUserID
+		before := b.sim.Stats().Kinds["user"].Updates
+		for i := range 100 {
+			_, err := b.pool.Exec(ctx, `UPDATE users SET name = $1 WHERE channel_user_id = $2`, fmt.Sprintf("版本%03d", i), id)
+			require.NoError(t, err)
+		}
+		require.Eventually(t, func() bool {
+			got, ok := b.sim.Record("user", id)
+			return ok && got["name"] == "版本099"
+		}, 10*time.Second, 10*time.Millisecond)
+		b.drain(t)
+		puts := b.sim.Stats().Kinds["user"].Updates - before
+		require.LessOrEqual(t, puts, int64(5), "100 updates coalesce into a few pushes")
+		t.Logf("100 updates -> %d PUTs", puts)
+	})
+
+	t.Run("UpdateThatChangesNothingSendsNothing", func(t *testing.T) {
+		b.drain(t)
+		before := b.sim.Stats().Kinds["task"].Updates
+		_, err := b.pool.Exec(ctx, `UPDATE tasks SET task_name = task_name WHERE channel_task_id = $1`, b.set.Tasks[0].ChannelTaskID)
+		require.NoError(t, err)
+		time.Sleep(500 * time.Millisecond)
+		b.drain(t)
+		require.Equal(t, before, b.sim.Stats().Kinds["task"].Updates)
+	})
 }
