@@ -31,6 +31,7 @@ type runCmd struct {
 	MaxAttempts      int           `name:"max-attempts" env:"MAX_ATTEMPTS" default:"25" help:"Attempts before a transiently failing record is dead-lettered."`
 	JobTimeout       time.Duration `name:"job-timeout" env:"JOB_TIMEOUT" default:"2m" help:"Longest run of one job; a longer batch is handed back and resumed."`
 	RescueAfter      time.Duration `name:"rescue-after" env:"RESCUE_STUCK_JOBS_AFTER" default:"5m" help:"How long a job of a killed worker stays running before River hands it to another worker."`
+	MaxConns         int32         `name:"database-max-conns" env:"DATABASE_MAX_CONNS" default:"0" help:"Cap on this worker's database connections; 0 for half the concurrency plus 6 (8 to 40)."`
 	HTTPAddr         string        `name:"http-addr" env:"HTTP_ADDR" help:"Address for /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080; empty for none."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight jobs may finish after SIGTERM before they are handed back."`
 	SyncSchedule     string        `name:"sync-schedule" env:"SYNC_SCHEDULE" help:"Cron expression (UTC unless prefixed CRON_TZ=Zone) on which the worker runs the bulk sync itself, e.g. '0 2 * * *'; off when empty."`
@@ -93,6 +94,7 @@ func (c *runCmd) Run() error {
 		},
 		BatchSize:       c.BatchSize,
 		HTTPAddr:        c.HTTPAddr,
+		MaxConns:        c.MaxConns,
 		ShutdownTimeout: c.ShutdownTimeout,
 		SyncSchedule:    c.SyncSchedule,
 		BreakerFailures: c.BreakerFailures,

@@ -68,6 +68,9 @@ type Config struct {
 	// SyncSchedule, if set, is a cron expression on which the worker runs
 	// the bulk sync itself (e.g. "0 2 * * *").
 	SyncSchedule string
+	// MaxConns caps the worker's database connections. Default: half the
+	// push concurrency plus 6, between 8 and 40.
+	MaxConns int32
 	// HTTPAddr, if set, serves /healthz, /readyz and /metrics.
 	HTTPAddr string
 	// ShutdownTimeout bounds how long in-flight jobs may run after a stop
@@ -102,8 +105,15 @@ func Run(ctx context.Context, cfg Config) error {
 		jcfg.Concurrency = 16
 	}
 
+	// Jobs hold a connection only for their short queries, never while they
+	// wait on the channel: half the concurrency, plus River's listener and
+	// the outbox relay's, is plenty.
+	maxConns := cfg.MaxConns
+	if maxConns <= 0 {
+		maxConns = int32(min(max(8, (jcfg.Concurrency+jcfg.EventConcurrency)/2+6), 40))
+	}
 	pool, err := database.NewPool(ctx, cfg.DatabaseURL, database.PoolConfig{
-		MaxConns:        int32(min(jcfg.Concurrency+jcfg.EventConcurrency+10, 60)),
+		MaxConns:        maxConns,
 		ApplicationName: "chansync-worker",
 	})
 	if err != nil {
