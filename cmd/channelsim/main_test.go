@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chansync/chansync/internal/testkit"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 )
@@ -20,28 +21,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// syncBuffer is a bytes.Buffer safe to write from run and read from a test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testBundle is a running command: its base URL, and how to stop it.
 type testBundle struct {
 	baseURL  string
-	stdout   *syncBuffer
+	stdout   *testkit.SyncBuffer
 	stopFunc func() error
 }
 
@@ -49,7 +32,7 @@ type testBundle struct {
 func setup(t *testing.T, args ...string) *testBundle {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr syncBuffer
+	var stdout, stderr testkit.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"--addr", "127.0.0.1:0"}, args...), &stdout, &stderr) }()
 	urlRe := regexp.MustCompile(`http://\S+`)

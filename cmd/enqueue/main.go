@@ -196,10 +196,10 @@ func follow(ctx context.Context, ctl *control.Controller, run control.Run, every
 
 func printScan(w io.Writer, run control.Run) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tscanned\tenqueued\tunchanged\tdead (unchanged)\t")
+	fmt.Fprintln(tw, "kind\tscanned\tenqueued\tunchanged\tdead (unchanged)\talready queued\t")
 	var total int
 	for _, s := range run.Scans {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t\n", s.Kind, s.Scanned, s.Enqueued, s.Unchanged, s.DeadUnchanged)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", s.Kind, s.Scanned, s.Enqueued, s.Unchanged, s.DeadUnchanged, s.AlreadyQueued)
 		total += s.Enqueued
 	}
 	_ = tw.Flush()

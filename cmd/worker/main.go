@@ -18,26 +18,36 @@ import (
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/schedule"
+	"github.com/chansync/chansync/internal/syncer"
 	"github.com/chansync/chansync/internal/worker"
 )
+
+// minTokenLen is the shortest admin or ingest token accepted: shorter ones
+// are guessable.
+const minTokenLen = 16
 
 type runCmd struct {
 	cli.Database
 	cli.Channel
 	cli.Log
 	Concurrency      int           `name:"concurrency" env:"WORKER_CONCURRENCY" default:"16" help:"How many bulk pushes run at once."`
-	EventConcurrency int           `name:"event-concurrency" env:"EVENT_CONCURRENCY" default:"4" help:"How many event-triggered pushes run at once, beside the bulk ones."`
+	EventConcurrency int           `name:"event-concurrency" env:"EVENT_CONCURRENCY" default:"16" help:"How many event-triggered pushes run at once, beside the bulk ones."`
 	BatchSize        int           `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"How many records one job pushes (jobs this worker enqueues itself)."`
 	MaxAttempts      int           `name:"max-attempts" env:"MAX_ATTEMPTS" default:"25" help:"Attempts before a transiently failing record is dead-lettered."`
 	JobTimeout       time.Duration `name:"job-timeout" env:"JOB_TIMEOUT" default:"2m" help:"Longest run of one job; a longer batch is handed back and resumed."`
 	RescueAfter      time.Duration `name:"rescue-after" env:"RESCUE_STUCK_JOBS_AFTER" default:"5m" help:"How long a job of a killed worker stays running before River hands it to another worker."`
 	MaxConns         int32         `name:"database-max-conns" env:"DATABASE_MAX_CONNS" default:"0" help:"Cap on this worker's database connections; 0 for half the concurrency plus 6 (8 to 40)."`
-	HTTPAddr         string        `name:"http-addr" env:"HTTP_ADDR" help:"Address for /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080; empty for none."`
+	HTTPAddr         string        `name:"http-addr" env:"HTTP_ADDR" help:"Address for /healthz, /readyz, /metrics, the status page (/) and ingest (/v1/), e.g. 127.0.0.1:8080; empty for none."`
+	IngestToken      string        `name:"ingest-token" env:"INGEST_TOKEN" help:"Bearer token of the ingest API (POST/PUT/GET /v1/{resource}) on HTTP_ADDR; ingest answers 503 when empty (prefer the environment variable: flags show in ps)."`
+	AdminToken       string        `name:"admin-token" env:"ADMIN_TOKEN" help:"The operator's token for the status page at / of HTTP_ADDR; the page is off when empty (prefer the environment variable: flags show in ps)."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight jobs may finish after SIGTERM before they are handed back."`
 	SyncSchedule     string        `name:"sync-schedule" env:"SYNC_SCHEDULE" help:"Cron expression (UTC unless prefixed CRON_TZ=Zone) on which the worker runs the bulk sync itself, e.g. '0 2 * * *'; off when empty."`
 	NoEventRelay     bool          `name:"no-event-relay" env:"NO_EVENT_RELAY" help:"Do not push table changes as events; they wait for the next bulk run."`
 	BreakerFailures  uint32        `name:"breaker-failures" env:"BREAKER_FAILURES" default:"5" help:"Transient channel failures in a row that pause pushing (circuit open)."`
 	BreakerTimeout   time.Duration `name:"breaker-timeout" env:"BREAKER_TIMEOUT" default:"30s" help:"How long pushing pauses before one probe request is let through."`
+	RetryInitial     time.Duration `name:"retry-initial" env:"RETRY_INITIAL" default:"1s" help:"Wait before the first retry of a transiently failing push; it doubles with each retry."`
+	RetryMax         time.Duration `name:"retry-max" env:"RETRY_MAX" default:"10m" help:"Longest wait between retries of a transiently failing push."`
+	RecordLease      time.Duration `name:"record-lease" env:"RECORD_LEASE" default:"2m" help:"How long a record stays leased to one push; after a crash, its records wait this long before another worker takes them."`
 }
 
 func (c *runCmd) Validate() error {
@@ -61,8 +71,20 @@ func (c *runCmd) Validate() error {
 		return errors.New("BREAKER_FAILURES (--breaker-failures) must be at least 1")
 	case c.BreakerTimeout <= 0:
 		return errors.New("BREAKER_TIMEOUT (--breaker-timeout) must be positive")
+	case c.RetryInitial <= 0 || c.RetryMax < c.RetryInitial:
+		return errors.New("RETRY_INITIAL (--retry-initial) must be positive and at most RETRY_MAX (--retry-max)")
+	case c.RecordLease < time.Second:
+		return errors.New("RECORD_LEASE (--record-lease) must be at least 1s")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("SHUTDOWN_TIMEOUT (--shutdown-timeout) must be positive")
+	case c.AdminToken != "" && len(c.AdminToken) < minTokenLen:
+		return fmt.Errorf("ADMIN_TOKEN (--admin-token) must be at least %d characters", minTokenLen)
+	case c.IngestToken != "" && len(c.IngestToken) < minTokenLen:
+		return fmt.Errorf("INGEST_TOKEN (--ingest-token) must be at least %d characters", minTokenLen)
+	case c.IngestToken != "" && c.HTTPAddr == "":
+		return errors.New("INGEST_TOKEN (--ingest-token) is set but HTTP_ADDR (--http-addr) is empty: ingest needs an address")
+	case c.AdminToken != "" && c.HTTPAddr == "":
+		return errors.New("ADMIN_TOKEN (--admin-token) is set but HTTP_ADDR (--http-addr) is empty: the status page needs an address")
 	}
 	if c.SyncSchedule != "" {
 		if _, err := schedule.Parse(c.SyncSchedule); err != nil {
@@ -91,9 +113,16 @@ func (c *runCmd) Run() error {
 			MaxAttempts:          c.MaxAttempts,
 			JobTimeout:           c.JobTimeout,
 			RescueStuckJobsAfter: c.RescueAfter,
+			RetryPolicy: &jobs.RetryPolicy{
+				Initial: c.RetryInitial, Max: c.RetryMax,
+				Multiplier: jobs.DefaultRetryPolicy.Multiplier, Jitter: jobs.DefaultRetryPolicy.Jitter,
+			},
 		},
+		Engine:          syncer.Config{Lease: c.RecordLease},
 		BatchSize:       c.BatchSize,
 		HTTPAddr:        c.HTTPAddr,
+		AdminToken:      c.AdminToken,
+		IngestToken:     c.IngestToken,
 		MaxConns:        c.MaxConns,
 		ShutdownTimeout: c.ShutdownTimeout,
 		SyncSchedule:    c.SyncSchedule,

@@ -66,7 +66,13 @@ UPDATE sync_state s SET
         WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_id, '')
         WHEN o.outcome = 'missing' THEN s.blocked_on_id
         ELSE NULL END,
-    last_payload = CASE WHEN o.payload IS NOT NULL THEN o.payload ELSE s.last_payload END,
+    -- The payload is kept for operators only while it is not accepted: an
+    -- accepted one is the row's own payload (accepted_hash proves it), and
+    -- writing it for every record was most of a bulk run's WAL.
+    last_payload = CASE
+        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
+        WHEN o.payload IS NOT NULL THEN o.payload
+        ELSE s.last_payload END,
     last_verb = CASE WHEN o.outcome = 'accepted' THEN NULLIF(o.verb, '') ELSE s.last_verb END,
     lease_until = NULL,
     updated_at = now()
@@ -249,3 +255,11 @@ GROUP BY kind, state;
 SELECT kind, status, count(*) AS records
 FROM sync_state WHERE status IN ('dead', 'blocked', 'retrying')
 GROUP BY kind, status;
+
+-- name: QueuedIDs :many
+-- QueuedIDs lists the records of a job kind that wait in a push job not yet
+-- started. Such a job reads the row when it runs, so a bulk run started
+-- while an earlier one drains need not enqueue them again.
+SELECT DISTINCT jsonb_array_elements_text(args -> 'ids')::text AS record_id
+FROM river_job
+WHERE kind = @job_kind AND state IN ('available', 'scheduled', 'retryable', 'pending');

@@ -156,6 +156,9 @@ func (c *Client) FetchToken(ctx context.Context, current *TokenState) (TokenStat
 	return c.authCall(ctx, "/auth/token", TokenRequest{AppKey: c.appKey, Secret: c.secret, GrantType: "client_credentials"})
 }
 
+// maxTokenLifetimeSeconds caps the lifetime a token answer may claim.
+const maxTokenLifetimeSeconds = 24 * 60 * 60
+
 func (c *Client) authCall(ctx context.Context, path string, body any) (TokenState, error) {
 	data, err := c.do(ctx, http.MethodPost, path, nil, body, false)
 	if err != nil {
@@ -165,9 +168,12 @@ func (c *Client) authCall(ctx context.Context, path string, body any) (TokenStat
 	if err := json.Unmarshal(data, &t); err != nil || t.AccessToken == "" {
 		return TokenState{}, &Error{Op: "POST " + path, Message: "answer carries no access_token", Class: ClassTransient}
 	}
-	lifetime := time.Duration(t.ExpiresIn) * time.Second
-	if lifetime <= 0 {
-		lifetime = 7200 * time.Second
+	// The spec's tokens live 7200 s. A missing or absurd expires_in (one
+	// that would overflow a Duration) falls back to that, and none is
+	// trusted for longer than a day.
+	lifetime := 7200 * time.Second
+	if t.ExpiresIn > 0 {
+		lifetime = time.Duration(min(t.ExpiresIn, maxTokenLifetimeSeconds)) * time.Second
 	}
 	return TokenState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: c.now().Add(lifetime)}, nil
 }

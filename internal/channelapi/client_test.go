@@ -385,6 +385,17 @@ func TestTokens(t *testing.T) {
 		require.EqualValues(t, 0, b.fake.refreshes.Load())
 	})
 
+	t.Run("AbsurdLifetimeIsCapped", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		b.fake.ttl = 18446744074 // seconds: would overflow a time.Duration
+		tok, err := b.client.FetchToken(ctx, nil)
+		require.NoError(t, err)
+		now := time.Unix(0, b.now.Load())
+		require.True(t, tok.ExpiresAt.After(now), "not wrapped into the past")
+		require.False(t, tok.ExpiresAt.After(now.Add(24*time.Hour)), "trusted for a day at most")
+	})
+
 	t.Run("RefreshedBeforeExpiry", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -158,6 +159,11 @@ func classify(e *Error) {
 	}
 }
 
+// maxRetryAfter is the longest wait parseRetryAfter returns: the most
+// whole seconds a time.Duration holds, so that a huge number of seconds is
+// capped instead of wrapping around to a negative or tiny wait.
+const maxRetryAfter = time.Duration(math.MaxInt64/int64(time.Second)) * time.Second
+
 // parseRetryAfter reads a Retry-After header: seconds or an HTTP date.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
@@ -167,6 +173,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	if secs, err := strconv.Atoi(v); err == nil {
 		if secs < 0 {
 			return 0
+		}
+		if int64(secs) > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
 		}
 		return time.Duration(secs) * time.Second
 	}

@@ -1,17 +1,16 @@
 package channelsim_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/chansync/chansync/internal/channelsim"
+	"github.com/chansync/chansync/internal/testkit"
 )
 
 func TestConfig(t *testing.T) {
@@ -80,7 +79,7 @@ func TestConfig(t *testing.T) {
 
 	t.Run("LogRequests", func(t *testing.T) {
 		t.Parallel()
-		var buf syncBuffer
+		var buf testkit.SyncBuffer
 		b := setup(t, func(c *channelsim.Config) {
 			c.LogRequests = true
 			c.Logger = slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -144,22 +143,4 @@ func TestRecordsAreTheCallersOwn(t *testing.T) {
 	rec, _ := b.sim.Record("user", "U1")
 	require.Equal(t, "张三", rec["name"])
 	require.Equal(t, true, rec["live_certification"].(map[string]any)["certified"])
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

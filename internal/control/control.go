@@ -49,6 +49,10 @@ type KindScan struct {
 	// DeadUnchanged is how many dead or blocked records were left alone
 	// because their row has not changed since (replay them to retry).
 	DeadUnchanged int `json:"dead_unchanged"`
+	// AlreadyQueued is how many records were left alone because a push job
+	// not yet started holds them (an earlier run still draining); that job
+	// reads the row when it runs.
+	AlreadyQueued int `json:"already_queued"`
 }
 
 // AllOptions tune EnqueueAll.
@@ -206,6 +210,14 @@ func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOpt
 			return scan, fmt.Errorf("force %s: %w", k, err)
 		}
 	}
+	queuedIDs, err := c.q.QueuedIDs(ctx, jobs.JobKind(k))
+	if err != nil {
+		return scan, fmt.Errorf("read queued %s pushes: %w", k, err)
+	}
+	queued := make(map[string]struct{}, len(queuedIDs))
+	for _, id := range queuedIDs {
+		queued[id] = struct{}{}
+	}
 	after := ""
 	for {
 		built, err := payload.Page(ctx, c.q, k, after, c.PageSize)
@@ -228,7 +240,10 @@ func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOpt
 		for _, b := range built {
 			scan.Scanned++
 			s, seen := byID[b.Ref.ID]
+			_, isQueued := queued[b.Ref.ID]
 			switch {
+			case isQueued:
+				scan.AlreadyQueued++
 			case seen && (s.Status == "dead" || s.Status == "blocked") && s.SourceUpdatedAt != nil && s.SourceUpdatedAt.Equal(b.UpdatedAt):
 				// Waits for a fix and a replay, or (blocked) for its parent,
 				// whose acceptance wakes it.
@@ -269,7 +284,7 @@ func (c *Controller) Push(ctx context.Context, k record.Kind, ids []string) (int
 	if len(ids) == 0 {
 		return 0, errors.New("push: name at least one id")
 	}
-	existing, err := c.existing(ctx, k, ids)
+	existing, err := payload.Existing(ctx, c.q, k, ids)
 	if err != nil {
 		return 0, err
 	}
@@ -293,29 +308,6 @@ func (c *Controller) Push(ctx context.Context, k record.Kind, ids []string) (int
 		return 0, err
 	}
 	return len(ids), nil
-}
-
-func (c *Controller) existing(ctx context.Context, k record.Kind, ids []string) ([]string, error) {
-	var out []string
-	var err error
-	switch k {
-	case record.User:
-		out, err = c.q.ExistingUserIDs(ctx, ids)
-	case record.Company:
-		out, err = c.q.ExistingCompanyIDs(ctx, ids)
-	case record.Task:
-		out, err = c.q.ExistingTaskIDs(ctx, ids)
-	case record.Application:
-		out, err = c.q.ExistingApplicationIDs(ctx, ids)
-	case record.Payment:
-		out, err = c.q.ExistingPaymentIDs(ctx, ids)
-	default:
-		return nil, fmt.Errorf("unknown kind %q", k)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", k, err)
-	}
-	return out, nil
 }
 
 // ReplayFilter selects dead letters to replay. At least one field must be
@@ -528,28 +520,59 @@ func (c *Controller) Status(ctx context.Context, kind record.Kind, maxDead int32
 	return st, nil
 }
 
-// WaitIdle polls until no push job is waiting or running, calling tick
-// with each status read; it returns the last status.
+// WaitIdle polls every `every` until no push job is waiting or running and
+// the outbox is empty, and returns the full status then. Each poll reads
+// only the queue depth and the outbox, which stay cheap however large the
+// tables are; the full status (which counts every table) is read for tick
+// at most once a second, and once at the end.
 func (c *Controller) WaitIdle(ctx context.Context, every time.Duration, tick func(Status)) (Status, error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	tickEvery := max(every, time.Second)
+	var lastTick time.Time
 	for {
-		st, err := c.Status(ctx, "", 20)
+		idle, err := c.queueIdle(ctx)
 		if err != nil {
-			return st, err
+			return Status{}, err
 		}
-		if tick != nil {
-			tick(st)
-		}
-		if st.QueueIdle() {
-			return st, nil
+		if idle || (tick != nil && time.Since(lastTick) >= tickEvery) {
+			st, err := c.Status(ctx, "", 20)
+			if err != nil {
+				return st, err
+			}
+			if tick != nil {
+				tick(st)
+				lastTick = time.Now()
+			}
+			if st.QueueIdle() {
+				return st, nil
+			}
 		}
 		select {
 		case <-ctx.Done():
-			return st, ctx.Err()
+			return Status{}, ctx.Err()
 		case <-t.C:
 		}
 	}
+}
+
+// queueIdle reports whether no push job is waiting or running and no change
+// waits in the outbox.
+func (c *Controller) queueIdle(ctx context.Context) (bool, error) {
+	depth, err := c.q.QueueDepth(ctx)
+	if err != nil {
+		return false, fmt.Errorf("queue depth: %w", err)
+	}
+	for _, d := range depth {
+		if d.Jobs > 0 {
+			return false, nil
+		}
+	}
+	lag, err := c.q.OutboxLag(ctx)
+	if err != nil {
+		return false, fmt.Errorf("outbox: %w", err)
+	}
+	return lag.Entries == 0, nil
 }
 
 func deref(s *string) string {
@@ -557,4 +580,11 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// ChangedSincePush reports whether a record's row (last changed at
+// rowUpdatedAt) changed after the push that st records read it, or was
+// never read by one: then the channel may not hold the row as it is now.
+func ChangedSincePush(st dbsqlc.SyncState, rowUpdatedAt time.Time) bool {
+	return st.SourceUpdatedAt == nil || st.SourceUpdatedAt.Before(rowUpdatedAt)
 }

@@ -27,7 +27,8 @@ const GooseTable = "chansync_schema_version"
 type PoolConfig struct {
 	// MaxConns caps the pool; zero keeps pgx's default.
 	MaxConns int32
-	// ApplicationName is reported to Postgres (pg_stat_activity).
+	// ApplicationName is reported to Postgres (pg_stat_activity), unless
+	// the URL sets application_name itself.
 	ApplicationName string
 }
 
@@ -42,7 +43,9 @@ func NewPool(ctx context.Context, databaseURL string, cfg PoolConfig) (*pgxpool.
 	if cfg.MaxConns > 0 {
 		pcfg.MaxConns = cfg.MaxConns
 	}
-	if cfg.ApplicationName != "" {
+	// An application_name given in the URL wins: operators (and tests) use
+	// it to tell one process's connections from another's.
+	if cfg.ApplicationName != "" && pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		pcfg.ConnConfig.RuntimeParams["application_name"] = cfg.ApplicationName
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)

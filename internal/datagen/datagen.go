@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/payload"
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/validate"
 )
@@ -61,6 +62,35 @@ func (s *Set) Refs() []record.Ref {
 	}
 	for _, r := range s.Payments {
 		out = append(out, record.Ref{Kind: record.Payment, ID: r.ChannelPaymentID})
+	}
+	return out
+}
+
+// Built returns the request bodies of the set's records of kind k, built
+// (and validated) as a push builds them, in the set's order.
+func (s *Set) Built(k record.Kind) []*payload.Built {
+	var out []*payload.Built
+	switch k {
+	case record.Company:
+		for _, r := range s.Companies {
+			out = append(out, payload.Company(r))
+		}
+	case record.User:
+		for _, r := range s.Users {
+			out = append(out, payload.User(r))
+		}
+	case record.Task:
+		for _, r := range s.Tasks {
+			out = append(out, payload.Task(r))
+		}
+	case record.Application:
+		for _, r := range s.Applications {
+			out = append(out, payload.Application(r))
+		}
+	case record.Payment:
+		for _, r := range s.Payments {
+			out = append(out, payload.Payment(r))
+		}
 	}
 	return out
 }

@@ -400,6 +400,35 @@ func (q *Queries) QueueDepthByKind(ctx context.Context) ([]QueueDepthByKindRow, 
 	return items, nil
 }
 
+const queuedIDs = `-- name: QueuedIDs :many
+SELECT DISTINCT jsonb_array_elements_text(args -> 'ids')::text AS record_id
+FROM river_job
+WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable', 'pending')
+`
+
+// QueuedIDs lists the records of a job kind that wait in a push job not yet
+// started. Such a job reads the row when it runs, so a bulk run started
+// while an earlier one drains need not enqueue them again.
+func (q *Queries) QueuedIDs(ctx context.Context, jobKind string) ([]string, error) {
+	rows, err := q.db.Query(ctx, queuedIDs, jobKind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var record_id string
+		if err := rows.Scan(&record_id); err != nil {
+			return nil, err
+		}
+		items = append(items, record_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordOutcomes = `-- name: RecordOutcomes :exec
 UPDATE sync_state s SET
     status = CASE o.outcome
@@ -437,7 +466,13 @@ UPDATE sync_state s SET
         WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_id, '')
         WHEN o.outcome = 'missing' THEN s.blocked_on_id
         ELSE NULL END,
-    last_payload = CASE WHEN o.payload IS NOT NULL THEN o.payload ELSE s.last_payload END,
+    -- The payload is kept for operators only while it is not accepted: an
+    -- accepted one is the row's own payload (accepted_hash proves it), and
+    -- writing it for every record was most of a bulk run's WAL.
+    last_payload = CASE
+        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
+        WHEN o.payload IS NOT NULL THEN o.payload
+        ELSE s.last_payload END,
     last_verb = CASE WHEN o.outcome = 'accepted' THEN NULLIF(o.verb, '') ELSE s.last_verb END,
     lease_until = NULL,
     updated_at = now()

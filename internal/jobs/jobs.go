@@ -28,7 +28,7 @@ type Config struct {
 	// Concurrency is how many bulk pushes run at once. Default 16.
 	Concurrency int
 	// EventConcurrency is how many event-triggered pushes run at once, beside
-	// the bulk ones. Default 4.
+	// the bulk ones. Default 16.
 	EventConcurrency int
 	// MaxAttempts is how many times a failing record is tried before it is
 	// dead-lettered. Default 25.
@@ -60,7 +60,7 @@ func (c Config) withDefaults() Config {
 		c.Concurrency = 16
 	}
 	if c.EventConcurrency <= 0 {
-		c.EventConcurrency = 4
+		c.EventConcurrency = 16
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 25
@@ -196,6 +196,16 @@ func NewClient(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*river.C
 	return client, nil
 }
 
+// SpreadJobs and MinSpreadBatch shape Inserter.Params: a kind with fewer
+// than SpreadJobs×BatchSize records is split into about SpreadJobs jobs of
+// at least MinSpreadBatch records rather than a few full ones, so that with
+// a slow channel the pushes of a small kind (companies, tasks, whose children
+// wait for them) run side by side instead of one request at a time per job.
+const (
+	SpreadJobs     = 64
+	MinSpreadBatch = 10
+)
+
 // Inserter inserts push jobs.
 type Inserter struct {
 	// Client inserts the jobs.
@@ -218,8 +228,12 @@ func (in *Inserter) Params(refs []record.Ref, queue string) ([]river.InsertManyP
 	var params []river.InsertManyParams
 	for _, k := range record.Kinds {
 		ids := byKind[k]
+		// Spread a kind over at least SpreadJobs jobs (of at least
+		// MinSpreadBatch records) so that a small kind, whose children
+		// wait for it, keeps many pushes in flight.
+		kindSize := min(size, max(MinSpreadBatch, (len(ids)+SpreadJobs-1)/SpreadJobs))
 		for len(ids) > 0 {
-			n := min(size, len(ids))
+			n := min(kindSize, len(ids))
 			args, err := NewArgs(k, ids[:n:n])
 			if err != nil {
 				return nil, err

@@ -176,7 +176,7 @@ func Task(row dbsqlc.Task) *Built {
 		body.Salary = &sal
 	}
 	b.Body = body
-	b.Parents = []record.ParentRef{{Field: "channel_company_id", Ref: record.Ref{Kind: record.Company, ID: row.ChannelCompanyID}}}
+	b.Parents = Parents(body)
 	b.Errs = append(b.Errs, validate.Task(body)...)
 	return finish(b)
 }
@@ -196,10 +196,7 @@ func Application(row dbsqlc.Application) *Built {
 		Remark:               str(row.Remark),
 	}
 	b.Body = body
-	b.Parents = []record.ParentRef{
-		{Field: "channel_user_id", Ref: record.Ref{Kind: record.User, ID: row.ChannelUserID}},
-		{Field: "channel_task_id", Ref: record.Ref{Kind: record.Task, ID: row.ChannelTaskID}},
-	}
+	b.Parents = Parents(body)
 	b.Errs = append(b.Errs, validate.Application(body)...)
 	return finish(b)
 }
@@ -229,14 +226,34 @@ func Payment(row dbsqlc.Payment) *Built {
 		body.PaymentBasis = &basis
 	}
 	b.Body = body
-	if body.ChannelApplicationID != "" {
-		b.Parents = append(b.Parents, record.ParentRef{Field: "channel_application_id", Ref: record.Ref{Kind: record.Application, ID: body.ChannelApplicationID}})
-	}
-	if body.ChannelUserID != "" {
-		b.Parents = append(b.Parents, record.ParentRef{Field: "channel_user_id", Ref: record.Ref{Kind: record.User, ID: body.ChannelUserID}})
-	}
+	b.Parents = Parents(body)
 	b.Errs = append(b.Errs, validate.Payment(body)...)
 	return finish(b)
+}
+
+// Existing returns which of ids have a row in kind's table (without
+// reading or building the rows).
+func Existing(ctx context.Context, q *dbsqlc.Queries, kind record.Kind, ids []string) ([]string, error) {
+	var out []string
+	var err error
+	switch kind {
+	case record.User:
+		out, err = q.ExistingUserIDs(ctx, ids)
+	case record.Company:
+		out, err = q.ExistingCompanyIDs(ctx, ids)
+	case record.Task:
+		out, err = q.ExistingTaskIDs(ctx, ids)
+	case record.Application:
+		out, err = q.ExistingApplicationIDs(ctx, ids)
+	case record.Payment:
+		out, err = q.ExistingPaymentIDs(ctx, ids)
+	default:
+		return nil, fmt.Errorf("unknown kind %q", kind)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up %s ids: %w", kind, err)
+	}
+	return out, nil
 }
 
 // Load reads the named records of one kind and builds each. Ids with no
@@ -338,4 +355,29 @@ func Page(ctx context.Context, q *dbsqlc.Queries, kind record.Kind, after string
 		return nil, fmt.Errorf("read %s rows: %w", kind, err)
 	}
 	return out, nil
+}
+
+// Parents returns the records a channel body (*channelapi.Task,
+// *channelapi.Application or *channelapi.Payment) references, in the order
+// a push checks them; other bodies have none.
+func Parents(body any) []record.ParentRef {
+	switch b := body.(type) {
+	case *channelapi.Task:
+		return []record.ParentRef{{Field: "channel_company_id", Ref: record.Ref{Kind: record.Company, ID: b.ChannelCompanyID}}}
+	case *channelapi.Application:
+		return []record.ParentRef{
+			{Field: "channel_user_id", Ref: record.Ref{Kind: record.User, ID: b.ChannelUserID}},
+			{Field: "channel_task_id", Ref: record.Ref{Kind: record.Task, ID: b.ChannelTaskID}},
+		}
+	case *channelapi.Payment:
+		var out []record.ParentRef
+		if b.ChannelApplicationID != "" {
+			out = append(out, record.ParentRef{Field: "channel_application_id", Ref: record.Ref{Kind: record.Application, ID: b.ChannelApplicationID}})
+		}
+		if b.ChannelUserID != "" {
+			out = append(out, record.ParentRef{Field: "channel_user_id", Ref: record.Ref{Kind: record.User, ID: b.ChannelUserID}})
+		}
+		return out
+	}
+	return nil
 }

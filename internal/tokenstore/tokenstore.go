@@ -26,8 +26,8 @@ type Store struct {
 	FetchFunc channelapi.FetchTokenFunc
 	// Owner names this process in the table (for operators).
 	Owner string
-	// MinValidity is how long an adopted token must still be valid.
-	// Default 30s.
+	// MinValidity is how long an adopted token must still be valid, at
+	// most half the token's lifetime. Default 30s.
 	MinValidity time.Duration
 	// NowFunc is the clock. Default time.Now.
 	NowFunc func() time.Time
@@ -70,7 +70,12 @@ func (s *Store) Fetch(ctx context.Context, current *channelapi.TokenState) (chan
 			shared.RefreshToken = *row.RefreshToken
 		}
 		fresh := current == nil || shared.AccessToken != current.AccessToken
-		if fresh && shared.ExpiresAt.After(s.now().Add(minValid)) {
+		// A token that lives less than twice MinValidity (the channel may
+		// issue tokens for a few seconds) is adopted while it has half its
+		// life left; else no process would ever adopt another's token and
+		// the channel would see one request per process and refresh.
+		need := min(minValid, row.ExpiresAt.Sub(row.FetchedAt)/2)
+		if fresh && shared.ExpiresAt.After(s.now().Add(need)) {
 			return shared, nil
 		}
 		// Renew from the shared state: its refresh token is the newest.

@@ -70,3 +70,26 @@ func TestSharedToken(t *testing.T) {
 		require.EqualValues(t, 2, fetches.Load())
 	})
 }
+
+func TestShortLivedTokenIsShared(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := dbtest.New(t)
+	var fetches atomic.Int64
+	// The channel issues tokens for 4 seconds, less than MinValidity.
+	fetch := func(ctx context.Context, current *channelapi.TokenState) (channelapi.TokenState, error) {
+		n := fetches.Add(1)
+		return channelapi.TokenState{AccessToken: fmt.Sprintf("tok-%d", n), ExpiresAt: time.Now().Add(4 * time.Second)}, nil
+	}
+	a := tokenstore.New(s.Pool, fetch, "a")
+	b := tokenstore.New(s.Pool, fetch, "b")
+	first, err := a.Fetch(ctx, nil)
+	require.NoError(t, err)
+	// b's own token is about to expire: it adopts a's, which has more than
+	// half its life left, instead of asking the channel for one more.
+	stale := channelapi.TokenState{AccessToken: "tok-old", ExpiresAt: time.Now().Add(500 * time.Millisecond)}
+	adopted, err := b.Fetch(ctx, &stale)
+	require.NoError(t, err)
+	require.Equal(t, first.AccessToken, adopted.AccessToken)
+	require.EqualValues(t, 1, fetches.Load())
+}

@@ -25,10 +25,12 @@ import (
 	"github.com/chansync/chansync/internal/channelpush"
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database"
+	"github.com/chansync/chansync/internal/ingest"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/outbox"
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/schedule"
+	"github.com/chansync/chansync/internal/statuspage"
 	"github.com/chansync/chansync/internal/syncer"
 	"github.com/chansync/chansync/internal/telemetry"
 	"github.com/chansync/chansync/internal/tokenstore"
@@ -71,8 +73,15 @@ type Config struct {
 	// MaxConns caps the worker's database connections. Default: half the
 	// push concurrency plus 6, between 8 and 40.
 	MaxConns int32
-	// HTTPAddr, if set, serves /healthz, /readyz and /metrics.
+	// HTTPAddr, if set, serves /healthz, /readyz and /metrics, and the
+	// status page at / when AdminToken is set.
 	HTTPAddr string
+	// AdminToken is the operator's secret for the status page; empty turns
+	// the page off.
+	AdminToken string
+	// IngestToken is the bearer token of the ingest API at /v1/; empty
+	// turns ingest off (every request answers 503).
+	IngestToken string
 	// ShutdownTimeout bounds how long in-flight jobs may run after a stop
 	// signal before they are cancelled and handed back. Default 30s.
 	ShutdownTimeout time.Duration
@@ -198,7 +207,33 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 		}
 		httpAddr = ln.Addr().String()
-		srv = &http.Server{Handler: newMux(pool, reg), ReadHeaderTimeout: 10 * time.Second}
+		page, err := statuspage.New(statuspage.Config{
+			Controller: ctl,
+			Pool:       pool,
+			AdminToken: cfg.AdminToken,
+			ChannelStateFunc: func() statuspage.ChannelState {
+				state, since, detail := health.State()
+				return statuspage.ChannelState{Status: state, Since: since, Detail: detail}
+			},
+			Logger: logger.With(slog.String("component", "statuspage")),
+		})
+		if err != nil {
+			return fmt.Errorf("status page: %w", err)
+		}
+		ingestAPI, err := ingest.New(ingest.Config{
+			Pool:        pool,
+			Inserter:    eventInserter,
+			Token:       cfg.IngestToken,
+			Logger:      logger.With(slog.String("component", "ingest")),
+			ObserveFunc: telemetry.NewIngestObserver(reg),
+		})
+		if err != nil {
+			return fmt.Errorf("ingest: %w", err)
+		}
+		mux := newMux(pool, reg)
+		mux.Handle(ingest.Prefix, ingestAPI)
+		mux.Handle("/", page)
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("http server", slog.String("error", err.Error()))

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,40 +26,19 @@ import (
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/payload"
 	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/testkit"
 	"github.com/chansync/chansync/internal/worker"
+	"github.com/chansync/chansync/internal/worker/workertest"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m,
-		goleak.IgnoreTopFunction("github.com/jackc/pgx/v5/pgxpool.(*Pool).backgroundHealthCheck"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
-	)
+	goleak.VerifyTestMain(m, testkit.LeakOptions()...)
 }
 
 const (
 	appKey = "e2e-appkey"
 	secret = "e2e-secret-Zq81vN"
 )
-
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 type testBundle struct {
 	// httpAddr is where the worker serves health and metrics.
@@ -69,7 +47,7 @@ type testBundle struct {
 	sim      *channelsimtest.Server
 	ctl      *control.Controller
 	set      *datagen.Set
-	logs     *syncBuffer
+	logs     *testkit.SyncBuffer
 	// invalid and dependants are the ids AddInvalid put in the set.
 	invalid, dependants []string
 }
@@ -80,55 +58,44 @@ type setupOpts struct {
 	retry       *jobs.RetryPolicy
 	maxAttempts int
 	breaker     time.Duration
+	// adminToken turns the status page on; ingestToken the ingest API.
+	adminToken, ingestToken string
+	// noRelay turns event-triggered pushes off.
+	noRelay bool
 }
 
 func setup(t *testing.T, opts setupOpts) *testBundle {
 	t.Helper()
 	schema := dbtest.New(t)
 	sim := channelsimtest.Start(t, channelsim.Config{AppKey: appKey, Secret: secret, Faults: opts.faults, Seed: 42})
-	b := &testBundle{pool: schema.Pool, sim: sim, logs: &syncBuffer{}}
+	b := &testBundle{pool: schema.Pool, sim: sim, logs: &testkit.SyncBuffer{}}
 
 	b.set = datagen.Generate(datagen.Options{Records: opts.records, Seed: 11})
 	b.invalid, b.dependants = b.set.AddInvalid("")
 	require.NoError(t, b.set.LoadQuiet(context.Background(), schema.Pool))
 
 	logger := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		done <- worker.Run(ctx, worker.Config{
-			DatabaseURL:    schema.URL,
-			ChannelBaseURL: sim.URL(),
-			ChannelAppKey:  appKey,
-			ChannelSecret:  secret,
-			Jobs: jobs.Config{
-				Concurrency:       8,
-				EventConcurrency:  4,
-				FetchPollInterval: 50 * time.Millisecond,
-				WaitSnooze:        100 * time.Millisecond,
-				RetryPolicy:       opts.retry,
-				MaxAttempts:       opts.maxAttempts,
-			},
-			BreakerTimeout:  opts.breaker,
-			BatchSize:       25,
-			HTTPAddr:        "127.0.0.1:0",
-			ShutdownTimeout: 10 * time.Second,
-			Logger:          logger,
-			ReadyFunc: func(addr string) {
-				b.httpAddr = addr
-				close(ready)
-			},
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("worker did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
+	b.httpAddr = workertest.Start(t, worker.Config{
+		DatabaseURL:    schema.URL,
+		ChannelBaseURL: sim.URL(),
+		ChannelAppKey:  appKey,
+		ChannelSecret:  secret,
+		Jobs: jobs.Config{
+			Concurrency:       8,
+			EventConcurrency:  4,
+			FetchPollInterval: 50 * time.Millisecond,
+			WaitSnooze:        100 * time.Millisecond,
+			RetryPolicy:       opts.retry,
+			MaxAttempts:       opts.maxAttempts,
+		},
+		BreakerTimeout:  opts.breaker,
+		BatchSize:       25,
+		HTTPAddr:        "127.0.0.1:0",
+		AdminToken:      opts.adminToken,
+		IngestToken:     opts.ingestToken,
+		DisableRelay:    opts.noRelay,
+		ShutdownTimeout: 10 * time.Second,
+		Logger:          logger,
 	})
 
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
@@ -532,4 +499,31 @@ func TestEventTriggeredPushes(t *testing.T) {
 		b.drain(t)
 		require.Equal(t, before, b.sim.Stats().Kinds["task"].Updates)
 	})
+}
+
+// TestIngestReachesChannel writes through the worker's ingest API, as an HR
+// system would, and waits for the channel to hold the record.
+func TestIngestReachesChannel(t *testing.T) {
+	t.Parallel()
+	const token = "ingest-test-token-8Fh2kQ"
+	b := setup(t, setupOpts{records: 10, ingestToken: token})
+	body := `{"channel_user_id": "U-INGEST-1", "name": "张三", "id_card": "11010519491231002X", "phone": "13800138000"}`
+	post := func(tok string) *http.Response {
+		req, err := http.NewRequest(http.MethodPost, "http://"+b.httpAddr+"/v1/users", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	require.Equal(t, http.StatusUnauthorized, post("wrong-token-wrong-token").StatusCode)
+	require.Equal(t, http.StatusAccepted, post(token).StatusCode)
+	require.Eventually(t, func() bool {
+		_, ok := b.sim.Records("user")["U-INGEST-1"]
+		return ok
+	}, 30*time.Second, 20*time.Millisecond, "the ingested user reaches the channel")
+	require.Equal(t, "synced", b.state(t, record.User, "U-INGEST-1").Status)
 }

@@ -1,0 +1,386 @@
+package badinput_test
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/validate"
+)
+
+// col is one column of a row to insert: its name and an SQL expression.
+type col struct{ name, value string }
+
+// baseRows are valid rows of each kind, the starting point of every case
+// and dependant. The fixtures C-OK, U-OK, T-OK and A-OK are rows like
+// these.
+var baseRows = map[record.Kind][]col{
+	record.Company: {
+		{"company_name", "'星河物流有限公司'"},
+		{"social_credit_code", "'91350100M000100Y43'"},
+		{"contact_phone", "'0591-87654321'"},
+		{"business_license", `'{"license_number":"LIC-0001","issue_date":"2020-01-01","expiry_date":"2040-01-01"}'`},
+	},
+	record.User: {
+		{"name", "'张三'"},
+		{"id_card", "'110105199003071239'"},
+		{"phone", "'13800138000'"},
+	},
+	record.Task: {
+		{"channel_company_id", "'C-OK'"},
+		{"task_name", "'仓库分拣员'"},
+		{"task_type", "'short_term'"},
+		{"recruit_count", "5"},
+		{"recruitment_start_time", "'2026-01-05T00:00:00Z'"},
+		{"recruitment_end_time", "'2026-01-20T00:00:00Z'"},
+		{"salary", `'{"salary_type":"daily","amount":200,"currency":"CNY"}'`},
+		{"status", "'open'"},
+	},
+	record.Application: {
+		{"channel_user_id", "'U-OK'"},
+		{"channel_task_id", "'T-OK'"},
+		{"applied_at", "'2026-01-06T09:00:00Z'"},
+		{"status", "'pending'"},
+	},
+	record.Payment: {
+		{"payment_type", "'application'"},
+		{"channel_application_id", "'A-OK'"},
+		{"amount", "200.00"},
+		{"currency", "'CNY'"},
+		{"payment_time", "'2026-01-21T10:00:00Z'"},
+		{"payment_basis", `'{"basis_type":"daily","work_date_start":"2026-01-06","work_date_end":"2026-01-10"}'`},
+		{"status", "'completed'"},
+	},
+}
+
+// insertSQL returns an INSERT of a valid row of kind named id, with set
+// (pairs of column name and SQL expression) replacing or adding columns;
+// "NULL" clears one.
+func insertSQL(kind record.Kind, id string, set ...string) string {
+	if len(set)%2 != 0 {
+		panic("insertSQL: set holds pairs")
+	}
+	cols := append([]col(nil), baseRows[kind]...)
+	for i := 0; i < len(set); i += 2 {
+		found := false
+		for j := range cols {
+			if cols[j].name == set[i] {
+				cols[j].value, found = set[i+1], true
+			}
+		}
+		if !found {
+			cols = append(cols, col{set[i], set[i+1]})
+		}
+	}
+	names := []string{kind.IDField()}
+	values := []string{quote(id)}
+	for _, c := range cols {
+		names = append(names, c.name)
+		values = append(values, c.value)
+	}
+	return fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", kind.Table(), strings.Join(names, ", "), strings.Join(values, ", "))
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// badCase is one kind of invalid record.
+type badCase struct {
+	// name names the case; the record's id is its upper-case form.
+	name string
+	kind record.Kind
+	// set makes the valid base row invalid (see insertSQL).
+	set []string
+	// field and rule are what the reason must name: the JSON path of the
+	// field and the rule word (validate.Rule*, or the payload builder's
+	// "type" and "shape" for a nested jsonb column of the wrong shape).
+	field, rule string
+	// says is a phrase of the reason's detail that states the rule.
+	says string
+	// blocked marks a record that is valid itself but references a dead
+	// record: it waits, blocked, with a reason naming the parent.
+	blocked bool
+	// fix is the SET clause of the UPDATE that repairs the row.
+	fix string
+	// want are fields (dotted JSON paths) the channel must hold after the
+	// fix and the replay, rendered with fmt.Sprint.
+	want map[string]string
+}
+
+func (c badCase) id() string { return strings.ToUpper(c.name) }
+
+func (c badCase) ref() record.Ref { return record.Ref{Kind: c.kind, ID: c.id()} }
+
+// dependant is a valid record that references a case's record (directly,
+// or through another dependant).
+type dependant struct {
+	ref    record.Ref
+	insert string
+	// parent is the record its reason must name: the one it waits for.
+	parent record.Ref
+}
+
+// dependants returns the valid records that depend on a case's record:
+// for a company, a task under it and an application under that task; for
+// a user, an application and a payment of type user; for a task, an
+// application and a payment for it; for an application, a payment.
+// Payments have none.
+func (c badCase) dependants() []dependant {
+	id, self := c.id(), c.ref()
+	ref := func(k record.Kind, prefix string) record.Ref { return record.Ref{Kind: k, ID: prefix + "-DEP-" + id} }
+	switch c.kind {
+	case record.Company:
+		task, app := ref(record.Task, "T"), ref(record.Application, "A")
+		return []dependant{
+			{task, insertSQL(record.Task, task.ID, "channel_company_id", quote(id)), self},
+			{app, insertSQL(record.Application, app.ID, "channel_task_id", quote(task.ID)), task},
+		}
+	case record.User:
+		app, pay := ref(record.Application, "A"), ref(record.Payment, "P")
+		return []dependant{
+			{app, insertSQL(record.Application, app.ID, "channel_user_id", quote(id)), self},
+			{pay, insertSQL(record.Payment, pay.ID, "payment_type", "'user'", "channel_user_id", quote(id), "channel_application_id", "NULL"), self},
+		}
+	case record.Task:
+		app, pay := ref(record.Application, "A"), ref(record.Payment, "P")
+		return []dependant{
+			{app, insertSQL(record.Application, app.ID, "channel_task_id", quote(id)), self},
+			{pay, insertSQL(record.Payment, pay.ID, "channel_application_id", quote(app.ID)), app},
+		}
+	case record.Application:
+		pay := ref(record.Payment, "P")
+		return []dependant{{pay, insertSQL(record.Payment, pay.ID, "channel_application_id", quote(id)), self}}
+	}
+	return nil
+}
+
+// fixtures are the valid parents every case may use, and the dead user
+// that the reference case points at.
+var fixtures = []struct {
+	kind   record.Kind
+	insert string
+}{
+	{record.Company, insertSQL(record.Company, "C-OK")},
+	{record.User, insertSQL(record.User, "U-OK")},
+	{record.User, insertSQL(record.User, "U-DEAD-PARENT", "phone", "'1380013800'")},
+	{record.Task, insertSQL(record.Task, "T-OK")},
+	{record.Application, insertSQL(record.Application, "A-OK")},
+}
+
+const validCert = `{"certified":true,"certification_time":"2025-03-01T08:00:00+08:00","face_score":0.98}`
+
+// catalogue is every kind of invalid record, by kind. Values that Postgres
+// itself refuses (invalid UTF-8, NUL, non-numeric money, \u0000 in jsonb)
+// never reach chansync: they are in refusals (refusals_test.go) instead,
+// and the cases here use what does reach the table — control characters in
+// text and \u0007 escapes inside jsonb strings, NaN money, timestamps
+// outside the channel's years — to exercise the validators.
+var catalogue = []badCase{
+	// Users.
+	{name: "user-name-blank", kind: record.User, set: []string{"name", "''"},
+		field: "name", rule: validate.RuleRequired, says: "is required",
+		fix: "name = '李四'", want: map[string]string{"name": "李四"}},
+	// Control characters reach a text column (Postgres refuses only NUL
+	// and invalid UTF-8): BEL inside a name.
+	{name: "user-name-control-char", kind: record.User, set: []string{"name", `E'张\x07三'`},
+		field: "name", rule: validate.RuleControl, says: "control character U+0007",
+		fix: "name = '张三'", want: map[string]string{"name": "张三"}},
+	{name: "user-name-too-long", kind: record.User, set: []string{"name", "repeat('张', 201)"},
+		field: "name", rule: validate.RuleLength, says: "at most 200 characters, got 201",
+		fix: "name = repeat('张', 200)", want: map[string]string{"name": strings.Repeat("张", 200)}},
+	{name: "user-idcard-check-digit", kind: record.User, set: []string{"id_card", "'110101199001011234'"},
+		field: "id_card", rule: validate.RuleChecksum, says: "check digit mismatch",
+		fix: "id_card = '440304198511200013'", want: map[string]string{"id_card": "440304198511200013"}},
+	// 1999-02-30 does not exist; the check digit is right.
+	{name: "user-idcard-impossible-birth", kind: record.User, set: []string{"id_card", "'110105199902301237'"},
+		field: "id_card", rule: validate.RuleDate, says: "birth date is not a real date",
+		fix: "id_card = '310115199206150025'", want: map[string]string{"id_card": "310115199206150025"}},
+	// Born in 2099; the check digit is right.
+	{name: "user-idcard-future-birth", kind: record.User, set: []string{"id_card", "'110105209901011234'"},
+		field: "id_card", rule: validate.RuleDate, says: "birth date is in the future",
+		fix: "id_card = '320106198812010031'", want: map[string]string{"id_card": "320106198812010031"}},
+	{name: "user-idcard-wrong-length", kind: record.User, set: []string{"id_card", "'11010519900307123'"},
+		field: "id_card", rule: validate.RuleLength, says: "must be 18 characters, got 17",
+		fix: "id_card = '110105199003071239'", want: map[string]string{"id_card": "110105199003071239"}},
+	{name: "user-phone-wrong-length", kind: record.User, set: []string{"phone", "'1380013800'"},
+		field: "phone", rule: validate.RuleLength, says: "must be 11 digits, got 10",
+		fix: "phone = '13912345678'", want: map[string]string{"phone": "13912345678"}},
+	{name: "user-phone-bad-prefix", kind: record.User, set: []string{"phone", "'12800138000'"},
+		field: "phone", rule: validate.RulePrefix, says: "must start with 13 to 19",
+		fix: "phone = '15800138000'", want: map[string]string{"phone": "15800138000"}},
+	{name: "user-phone-not-digits", kind: record.User, set: []string{"phone", "'138-0013-8000'"},
+		field: "phone", rule: validate.RuleFormat, says: "digits only",
+		fix: "phone = '13800138000'", want: map[string]string{"phone": "13800138000"}},
+	// Nested jsonb of the wrong shape: an array where an object belongs.
+	{name: "user-cert-not-an-object", kind: record.User, set: []string{"live_certification", `'[true]'`},
+		field: "live_certification", rule: "type", says: "got JSON array",
+		fix:  "live_certification = '" + validCert + "'",
+		want: map[string]string{"live_certification.certification_time": "2025-03-01T00:00:00Z"}},
+	{name: "user-cert-unknown-field", kind: record.User,
+		set:   []string{"live_certification", `'{"certified":true,"certification_time":"2025-03-01T00:00:00Z","selfie":"x"}'`},
+		field: "live_certification", rule: "shape", says: `unknown field "selfie"`,
+		fix: "live_certification = '" + validCert + "'", want: map[string]string{"live_certification.certified": "true"}},
+	{name: "user-cert-missing-certified", kind: record.User,
+		set:   []string{"live_certification", `'{"certification_time":"2025-03-01T00:00:00Z"}'`},
+		field: "live_certification.certified", rule: validate.RuleRequired, says: "is required",
+		fix: "live_certification = '" + validCert + "'", want: map[string]string{"live_certification.certified": "true"}},
+	{name: "user-cert-negative-score", kind: record.User,
+		set:   []string{"live_certification", `'{"certified":true,"certification_time":"2025-03-01T00:00:00Z","face_score":-0.5}'`},
+		field: "live_certification.face_score", rule: validate.RuleNonNegative, says: "must not be negative",
+		fix: "live_certification = '" + validCert + "'", want: map[string]string{"live_certification.face_score": "0.98"}},
+	{name: "user-cert-photo-not-a-url", kind: record.User,
+		set:   []string{"live_certification", `'{"certified":true,"certification_time":"2025-03-01T00:00:00Z","photos":["https://img.example.com/a.jpg","ftp://img.example.com/b.jpg"]}'`},
+		field: "live_certification.photos[1]", rule: validate.RuleURL, says: "absolute http or https URL",
+		fix:  `live_certification = '{"certified":true,"certification_time":"2025-03-01T00:00:00Z","photos":["https://img.example.com/a.jpg"]}'`,
+		want: map[string]string{"live_certification.photos": "[https://img.example.com/a.jpg]"}},
+
+	// Companies.
+	{name: "company-name-blank", kind: record.Company, set: []string{"company_name", "'   '"},
+		field: "company_name", rule: validate.RuleRequired, says: "is required",
+		fix: "company_name = '闽江运输有限公司'", want: map[string]string{"company_name": "闽江运输有限公司"}},
+	// The seed's own example code: its check character is wrong.
+	{name: "company-credit-check-char", kind: record.Company, set: []string{"social_credit_code", "'91110000MA00ABCD01'"},
+		field: "social_credit_code", rule: validate.RuleChecksum, says: "check character mismatch",
+		fix: "social_credit_code = '91110108MA01ABCD2H'", want: map[string]string{"social_credit_code": "91110108MA01ABCD2H"}},
+	// I is not in the GB 32100 alphabet.
+	{name: "company-credit-bad-alphabet", kind: record.Company, set: []string{"social_credit_code", "'91110108MA01IBCD2H'"},
+		field: "social_credit_code", rule: validate.RuleFormat, says: "character 13 is not a digit",
+		fix: "social_credit_code = '91310000MA1K000019'", want: map[string]string{"social_credit_code": "91310000MA1K000019"}},
+	{name: "company-contact-phone-letters", kind: record.Company, set: []string{"contact_phone", "'call me maybe'"},
+		field: "contact_phone", rule: validate.RuleFormat, says: "may hold only digits",
+		fix: "contact_phone = '+86 591 8765 4321'", want: map[string]string{"contact_phone": "+86 591 8765 4321"}},
+	{name: "company-license-expiry-before-issue", kind: record.Company,
+		set:   []string{"business_license", `'{"license_number":"LIC-0002","issue_date":"2020-01-01","expiry_date":"2019-12-31"}'`},
+		field: "business_license.expiry_date", rule: validate.RuleOrder, says: "must be after issue_date",
+		fix:  `business_license = '{"license_number":"LIC-0002","issue_date":"2020-01-01","expiry_date":"2039-12-31"}'`,
+		want: map[string]string{"business_license.expiry_date": "2039-12-31"}},
+	{name: "company-license-impossible-date", kind: record.Company,
+		set:   []string{"business_license", `'{"license_number":"LIC-0003","issue_date":"2023-02-30"}'`},
+		field: "business_license.issue_date", rule: validate.RuleDate, says: "is not a real date",
+		fix:  `business_license = '{"license_number":"LIC-0003","issue_date":"2023-02-28"}'`,
+		want: map[string]string{"business_license.issue_date": "2023-02-28"}},
+	// Nested jsonb of the wrong shape: a number where a string belongs.
+	{name: "company-license-number-not-text", kind: record.Company,
+		set:   []string{"business_license", `'{"license_number":12345}'`},
+		field: "business_license.license_number", rule: "type", says: "want string, got JSON number",
+		fix:  `business_license = '{"license_number":"12345"}'`,
+		want: map[string]string{"business_license.license_number": "12345"}},
+	{name: "company-capital-negative", kind: record.Company,
+		set:   []string{"business_license", `'{"license_number":"LIC-0004","registration_capital":-1000}'`},
+		field: "business_license.registration_capital", rule: validate.RuleNonNegative, says: "must not be negative",
+		fix:  `business_license = '{"license_number":"LIC-0004","registration_capital":1000}'`,
+		want: map[string]string{"business_license.registration_capital": "1000"}},
+	{name: "company-scope-too-long", kind: record.Company, set: []string{"business_scope", "repeat('经', 5001)"},
+		field: "business_scope", rule: validate.RuleLength, says: "at most 5000 characters, got 5001",
+		fix: "business_scope = '仓储服务'", want: map[string]string{"business_scope": "仓储服务"}},
+
+	// Tasks.
+	{name: "task-type-unknown", kind: record.Task, set: []string{"task_type", "'seasonal'"},
+		field: "task_type", rule: validate.RuleEnum, says: "want one of short_term, long_term, part_time, intern",
+		fix: "task_type = '短期工'", want: map[string]string{"task_type": "short_term"}},
+	{name: "task-status-unknown", kind: record.Task, set: []string{"status", "'archived'"},
+		field: "status", rule: validate.RuleEnum, says: "want one of open, closed, suspended",
+		fix: "status = 'closed'", want: map[string]string{"status": "closed"}},
+	{name: "task-recruit-end-before-start", kind: record.Task,
+		set:   []string{"recruitment_start_time", "'2026-01-20T00:00:00Z'", "recruitment_end_time", "'2026-01-05T00:00:00Z'"},
+		field: "recruitment_end_time", rule: validate.RuleOrder, says: "must be after recruitment_start_time",
+		fix:  "recruitment_end_time = '2026-02-05T00:00:00+08:00'",
+		want: map[string]string{"recruitment_end_time": "2026-02-04T16:00:00Z"}},
+	{name: "task-work-end-before-start", kind: record.Task,
+		set:   []string{"work_start_time", "'2026-02-01T09:00:00Z'", "work_end_time", "'2026-02-01T08:00:00Z'"},
+		field: "work_end_time", rule: validate.RuleOrder, says: "must be after work_start_time",
+		fix: "work_end_time = '2026-02-01T18:00:00Z'", want: map[string]string{"work_end_time": "2026-02-01T18:00:00Z"}},
+	{name: "task-recruit-count-zero", kind: record.Task, set: []string{"recruit_count", "0"},
+		field: "recruit_count", rule: validate.RulePositive, says: "must be greater than 0",
+		fix: "recruit_count = 3", want: map[string]string{"recruit_count": "3"}},
+	// Postgres keeps timestamps far outside the channel's years 1900..9999.
+	{name: "task-start-before-1900", kind: record.Task, set: []string{"recruitment_start_time", "'1800-01-01T00:00:00Z'"},
+		field: "recruitment_start_time", rule: validate.RuleTime, says: "outside the years 1900 to 9999",
+		fix: "recruitment_start_time = '2026-01-01T00:00:00Z'", want: map[string]string{"recruitment_start_time": "2026-01-01T00:00:00Z"}},
+	// Nested jsonb of the wrong shape: a string where an object belongs.
+	{name: "task-salary-not-an-object", kind: record.Task, set: []string{"salary", `'"200 per day"'`},
+		field: "salary", rule: "type", says: "got JSON string",
+		fix:  `salary = '{"salary_type":"日薪","amount":210.5,"currency":"CNY"}'`,
+		want: map[string]string{"salary.salary_type": "daily", "salary.amount": "210.5"}},
+	{name: "task-salary-type-missing", kind: record.Task, set: []string{"salary", `'{"amount":200}'`},
+		field: "salary.salary_type", rule: validate.RuleRequired, says: "is required",
+		fix: `salary = '{"salary_type":"hourly","amount":25}'`, want: map[string]string{"salary.salary_type": "hourly"}},
+	{name: "task-salary-three-decimals", kind: record.Task, set: []string{"salary", `'{"salary_type":"daily","amount":200.555}'`},
+		field: "salary.amount", rule: validate.RulePrecision, says: "at most 2 decimal places",
+		fix: `salary = '{"salary_type":"daily","amount":200.56}'`, want: map[string]string{"salary.amount": "200.56"}},
+	{name: "task-salary-currency-lowercase", kind: record.Task, set: []string{"salary", `'{"salary_type":"daily","amount":200,"currency":"rmb"}'`},
+		field: "salary.currency", rule: validate.RuleFormat, says: "three uppercase letters",
+		fix: `salary = '{"salary_type":"daily","amount":200,"currency":"CNY"}'`, want: map[string]string{"salary.currency": "CNY"}},
+
+	// Applications.
+	{name: "application-resume-not-a-url", kind: record.Application, set: []string{"resume_url", "'resume.pdf'"},
+		field: "resume_url", rule: validate.RuleURL, says: "absolute http or https URL",
+		fix: "resume_url = 'https://files.example.com/resume.pdf'", want: map[string]string{"resume_url": "https://files.example.com/resume.pdf"}},
+	// An ANSI escape sequence pasted into a remark.
+	{name: "application-remark-escape-char", kind: record.Application, set: []string{"remark", `E'\x1b[31m加急\x1b[0m'`},
+		field: "remark", rule: validate.RuleControl, says: "control character U+001B",
+		fix: "remark = '加急'", want: map[string]string{"remark": "加急"}},
+	{name: "application-applied-after-9999", kind: record.Application, set: []string{"applied_at", "'10000-01-01T00:00:00Z'"},
+		field: "applied_at", rule: validate.RuleTime, says: "not an RFC 3339 time",
+		fix: "applied_at = '2026-01-07T10:00:00Z'", want: map[string]string{"applied_at": "2026-01-07T10:00:00Z"}},
+	// Valid itself, but its user is dead: it waits, blocked, naming the
+	// parent; the fix points it at a valid user.
+	{name: "application-references-dead-user", kind: record.Application, set: []string{"channel_user_id", "'U-DEAD-PARENT'"},
+		field: "channel_user_id", says: "waits for user/U-DEAD-PARENT, which is dead", blocked: true,
+		fix: "channel_user_id = 'U-OK'", want: map[string]string{"channel_user_id": "U-OK"}},
+
+	// Payments.
+	{name: "payment-amount-zero", kind: record.Payment, set: []string{"amount", "0"},
+		field: "amount", rule: validate.RulePositive, says: "must be greater than 0",
+		fix: "amount = 180", want: map[string]string{"amount": "180"}},
+	{name: "payment-amount-negative", kind: record.Payment, set: []string{"amount", "-50.00"},
+		field: "amount", rule: validate.RulePositive, says: "must be greater than 0",
+		fix: "amount = 50.00", want: map[string]string{"amount": "50.00"}},
+	// Postgres numeric holds NaN; non-numeric text never gets that far.
+	{name: "payment-amount-nan", kind: record.Payment, set: []string{"amount", "'NaN'"},
+		field: "amount", rule: validate.RuleType, says: "is not a number",
+		fix: "amount = 75.5", want: map[string]string{"amount": "75.5"}},
+	{name: "payment-amount-too-large", kind: record.Payment, set: []string{"amount", "1e12"},
+		field: "amount", rule: validate.RuleRange, says: "must be less than 1000000000000",
+		fix: "amount = 999999999999.99", want: map[string]string{"amount": "999999999999.99"}},
+	{name: "payment-amount-fraction-of-a-fen", kind: record.Payment, set: []string{"amount", "10.005"},
+		field: "amount", rule: validate.RulePrecision, says: "at most 2 decimal places",
+		fix: "amount = 10.01", want: map[string]string{"amount": "10.01"}},
+	{name: "payment-type-unknown", kind: record.Payment, set: []string{"payment_type", "'bonus'"},
+		field: "payment_type", rule: validate.RuleEnum, says: "want one of user, application",
+		fix: "payment_type = 'application'", want: map[string]string{"payment_type": "application"}},
+	{name: "payment-type-user-without-user", kind: record.Payment,
+		set:   []string{"payment_type", "'user'", "channel_application_id", "NULL"},
+		field: "channel_user_id", rule: validate.RuleReference, says: "is required when payment_type is user",
+		fix: "channel_user_id = 'U-OK'", want: map[string]string{"channel_user_id": "U-OK"}},
+	{name: "payment-type-application-without-application", kind: record.Payment,
+		set:   []string{"channel_application_id", "NULL", "channel_user_id", "'U-OK'"},
+		field: "channel_application_id", rule: validate.RuleReference, says: "is required when payment_type is application",
+		fix: "channel_application_id = 'A-OK'", want: map[string]string{"channel_application_id": "A-OK"}},
+	{name: "payment-time-after-9999", kind: record.Payment, set: []string{"payment_time", "'12026-01-21T10:00:00Z'"},
+		field: "payment_time", rule: validate.RuleTime, says: "not an RFC 3339 time",
+		fix: "payment_time = '2026-01-21T18:00:00+08:00'", want: map[string]string{"payment_time": "2026-01-21T10:00:00Z"}},
+	{name: "payment-bank-account-too-long", kind: record.Payment, set: []string{"bank_account", "repeat('6', 65)"},
+		field: "bank_account", rule: validate.RuleLength, says: "at most 64 characters, got 65",
+		fix: "bank_account = '6222020200112233445'", want: map[string]string{"bank_account": "6222020200112233445"}},
+	// JSON null in a NOT NULL jsonb column: the basis is missing.
+	{name: "payment-basis-null", kind: record.Payment, set: []string{"payment_basis", "'null'"},
+		field: "payment_basis", rule: validate.RuleRequired, says: "is required",
+		fix: `payment_basis = '{"basis_type":"hourly","work_hours":8}'`, want: map[string]string{"payment_basis.work_hours": "8"}},
+	// A \u0007 escape inside a jsonb string is stored (only \u0000 is
+	// refused): a control character in nested text.
+	{name: "payment-basis-control-escape", kind: record.Payment,
+		set:   []string{"payment_basis", `'{"basis_type":"daily","description":"加班\u0007费"}'`},
+		field: "payment_basis.description", rule: validate.RuleControl, says: "control character U+0007",
+		fix: `payment_basis = '{"basis_type":"daily","description":"加班费"}'`, want: map[string]string{"payment_basis.description": "加班费"}},
+	{name: "payment-basis-dates-reversed", kind: record.Payment,
+		set:   []string{"payment_basis", `'{"basis_type":"daily","work_date_start":"2026-01-10","work_date_end":"2026-01-06"}'`},
+		field: "payment_basis.work_date_end", rule: validate.RuleOrder, says: "must not be before work_date_start",
+		fix:  `payment_basis = '{"basis_type":"daily","work_date_start":"2026-01-06","work_date_end":"2026-01-10"}'`,
+		want: map[string]string{"payment_basis.work_date_end": "2026-01-10"}},
+	{name: "payment-basis-too-many-docs", kind: record.Payment,
+		set: []string{"payment_basis", `jsonb_build_object('basis_type', 'daily', 'supporting_docs',
+			(SELECT jsonb_agg('https://docs.example.com/' || i) FROM generate_series(1, 101) AS i))`},
+		field: "payment_basis.supporting_docs", rule: validate.RuleLength, says: "at most 100 URLs, got 101",
+		fix:  `payment_basis = '{"basis_type":"daily","supporting_docs":["https://docs.example.com/1"]}'`,
+		want: map[string]string{"payment_basis.supporting_docs": "[https://docs.example.com/1]"}},
+}

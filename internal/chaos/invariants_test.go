@@ -1,0 +1,243 @@
+package chaos_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chansync/chansync/internal/channelsim"
+	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/payload"
+	"github.com/chansync/chansync/internal/record"
+)
+
+// checks tunes the invariant checker for a scenario.
+type checks struct {
+	// refused are ids the channel refuses (1004): like invalid records,
+	// they and their dependants must be dead or blocked, with a reason.
+	refused map[string]bool
+	// lostAnswers allows duplicate creates beyond those explained by the
+	// simulator's own dropped answers: a worker was killed, stopped or lost
+	// its database after a create was applied and before it was recorded.
+	// Each one must still have been resolved (the record stored once).
+	lostAnswers bool
+}
+
+// localRecord is one local row, built as the worker builds it.
+type localRecord struct {
+	built *payload.Built
+	// expected reports that the channel must hold it: valid, not refused,
+	// and every parent expected too.
+	expected bool
+	// parentsExpected reports that every parent is expected.
+	parentsExpected bool
+	body            map[string]any
+}
+
+// local reads every local record, parents first.
+func (b *bundle) local(c checks) map[record.Kind]map[string]*localRecord {
+	b.t.Helper()
+	q := dbsqlc.New(b.pool)
+	out := map[record.Kind]map[string]*localRecord{}
+	for _, k := range record.Kinds {
+		out[k] = map[string]*localRecord{}
+		after := ""
+		for {
+			page, err := payload.Page(context.Background(), q, k, after, 1000)
+			require.NoError(b.t, err)
+			for _, bt := range page {
+				lr := &localRecord{built: bt, parentsExpected: true}
+				for _, p := range bt.Parents {
+					if parent, ok := out[p.Ref.Kind][p.Ref.ID]; !ok || !parent.expected {
+						lr.parentsExpected = false
+					}
+				}
+				lr.expected = bt.Valid() && !c.refused[bt.Ref.ID] && lr.parentsExpected
+				if lr.expected {
+					lr.body = decode(b.t, bt.JSON)
+				}
+				out[k][bt.Ref.ID] = lr
+			}
+			if len(page) < 1000 {
+				break
+			}
+			after = page[len(page)-1].Ref.ID
+		}
+	}
+	return out
+}
+
+func decode(t require.TestingT, raw []byte) map[string]any {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	require.NoError(t, dec.Decode(&m))
+	return m
+}
+
+// requireInvariants drains the queue and checks every invariant of
+// design.md: convergence field by field, order, no duplicate creates,
+// nothing lost, and no needless work on the next bulk run.
+func (b *bundle) requireInvariants(c checks) {
+	t := b.t
+	t.Helper()
+	b.drain(size(3*time.Minute, 10*time.Minute))
+	recs := b.local(c)
+
+	// 1. Convergence: the channel holds every expected record with equal
+	// fields, and nothing else.
+	var want, held int
+	for _, k := range record.Kinds {
+		onChannel := b.sim.records(t, string(k))
+		for id, lr := range recs[k] {
+			got, ok := onChannel[id]
+			if !lr.expected {
+				continue
+			}
+			want++
+			require.Truef(t, ok, "convergence: the channel lacks %s/%s", k, id)
+			raw, err := json.Marshal(got)
+			require.NoError(t, err)
+			require.Equalf(t, lr.body, decode(t, raw), "convergence: %s/%s on the channel differs from its row", k, id)
+		}
+		for id := range onChannel {
+			held++
+			lr, ok := recs[k][id]
+			require.Truef(t, ok && lr.expected, "convergence: the channel holds %s/%s, which is not a valid local record", k, id)
+		}
+	}
+	require.Equal(t, want, held)
+
+	// 2. Order and 3. no duplicate creates.
+	stats := b.sim.stats(t)
+	for k, ks := range stats.Kinds {
+		require.Zerof(t, ks.OrderViolations, "order: %s received before its parents %d times", k, ks.OrderViolations)
+	}
+	// The channel refuses a second create of an id (1001), so a record is
+	// never stored twice; a duplicate create attempt must be explained by
+	// an applied create whose answer the worker never got.
+	applied := map[string]channelsim.Request{}
+	dupIDs := map[string]int{}
+	for _, r := range b.sim.requests(t) {
+		if r.Method != "POST" || r.Kind == "" {
+			continue
+		}
+		ref := r.Kind + "/" + r.ID
+		first, seen := applied[ref]
+		switch {
+		case r.Applied:
+			require.Falsef(t, seen, "no duplicates: %s created twice", ref)
+			applied[ref] = r
+		case seen && r.Code == 1001:
+			dupIDs[ref]++
+			if !c.lostAnswers {
+				require.Equalf(t, channelsim.FaultDropAfter, first.Fault,
+					"no duplicates: %s was created again though the answer to its create was not lost", ref)
+			}
+		}
+	}
+	t.Logf("%s: %d records had a create repeated after its answer was lost (%d attempts in all; the simulator counts %d), each resolved by a read and an update",
+		b.name, len(dupIDs), sum(dupIDs), stats.DuplicateCreates())
+
+	// 4. Nothing lost: every expected record is synced with the hash of its
+	// payload; every other one is dead or blocked with a reason.
+	states := map[string]dbsqlc.SyncState{}
+	rows, err := b.pool.Query(context.Background(), `SELECT kind, record_id, status, accepted_hash, last_error FROM sync_state`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var s dbsqlc.SyncState
+		require.NoError(t, rows.Scan(&s.Kind, &s.RecordID, &s.Status, &s.AcceptedHash, &s.LastError))
+		states[s.Kind+"/"+s.RecordID] = s
+	}
+	require.NoError(t, rows.Err())
+	var synced, dead, blocked int
+	for _, k := range record.Kinds {
+		for id, lr := range recs[k] {
+			s, ok := states[string(k)+"/"+id]
+			require.Truef(t, ok, "nothing lost: %s/%s has no sync state", k, id)
+			if lr.expected {
+				require.Equalf(t, "synced", s.Status, "nothing lost: %s/%s is %s (%v)", k, id, s.Status, deref(s.LastError))
+				require.Equalf(t, lr.built.Hash, s.AcceptedHash, "%s/%s: accepted hash", k, id)
+				synced++
+				continue
+			}
+			require.Containsf(t, []string{"dead", "blocked"}, s.Status, "nothing lost: %s/%s (not expected on the channel) is %s", k, id, s.Status)
+			require.NotEmptyf(t, deref(s.LastError), "nothing lost: %s/%s is %s without a reason", k, id, s.Status)
+			require.NotContainsf(t, *s.LastError, "gave up", "%s/%s was used up by transient failures: %s", k, id, *s.LastError)
+			switch {
+			case !lr.built.Valid():
+				require.Equalf(t, "dead", s.Status, "%s/%s is invalid", k, id)
+				require.Containsf(t, *s.LastError, lr.built.Reason(), "%s/%s: the reason names the field", k, id)
+				dead++
+			case c.refused[id] && lr.parentsExpected:
+				require.Equalf(t, "dead", s.Status, "%s/%s is refused by the channel", k, id)
+				require.Containsf(t, *s.LastError, "1004", "%s/%s: the reason names the channel's code", k, id)
+				dead++
+			default:
+				require.Equalf(t, "blocked", s.Status, "%s/%s depends on a dead record", k, id)
+				require.Containsf(t, *s.LastError, "waits for", "%s/%s: the reason names the parent", k, id)
+				blocked++
+			}
+		}
+	}
+	var unfinished []string
+	jrows, err := b.pool.Query(context.Background(), `SELECT state::text, kind, count(*) FROM river_job GROUP BY 1, 2`)
+	require.NoError(t, err)
+	for jrows.Next() {
+		var state, kind string
+		var n int
+		require.NoError(t, jrows.Scan(&state, &kind, &n))
+		if state != "completed" {
+			unfinished = append(unfinished, state+" "+kind+": "+strconv.Itoa(n))
+		}
+	}
+	require.NoError(t, jrows.Err())
+	sort.Strings(unfinished)
+	require.Emptyf(t, unfinished, "nothing lost: jobs neither completed nor running")
+
+	// 5. No needless work: another bulk run enqueues nothing and sends no
+	// create or update.
+	before := upserts(b.sim.requests(t))
+	run := b.enqueueAll()
+	for _, s := range run.Scans {
+		require.Zerof(t, s.Enqueued, "no needless work: the next bulk run enqueued %d %s", s.Enqueued, s.Kind.Plural())
+	}
+	b.drain(time.Minute)
+	require.Equal(t, before, upserts(b.sim.requests(t)), "no needless work: the next bulk run sent creates or updates")
+	st, err := b.ctl.Status(context.Background(), "", 5)
+	require.NoError(t, err)
+	require.True(t, st.QueueIdle())
+	t.Logf("%s: invariants hold: %d records synced, %d dead, %d blocked; channel: %d requests, %d token and %d refresh requests, faults %v",
+		b.name, synced, dead, blocked, stats.Requests, stats.TokenRequests, stats.RefreshRequests, stats.Faults)
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// upserts counts the creates and updates sent to the channel.
+func upserts(reqs []channelsim.Request) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Kind != "" && (r.Method == "POST" || r.Method == "PUT") {
+			n++
+		}
+	}
+	return n
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,270 @@
+// Package ingest is the HTTP API through which an HR system writes records:
+// POST /v1/{resource} (one record or a JSON array of up to MaxRecords),
+// PUT /v1/{resource}/{id} and GET /v1/{resource}/{id}, where {resource} is
+// the channel's own path (users, companies, tasks, applications, payments)
+// and bodies are the channel API's bodies.
+//
+// A write is checked with the validators the push path runs
+// (internal/validate) and every problem is answered at once (400). A valid
+// write upserts its rows and enqueues their push on the events queue in one
+// transaction, and answers 202; the outbox entries the tables' triggers
+// make in that transaction are deleted before it commits, so the change is
+// pushed once. A write replaces the whole record: an optional field it
+// leaves out becomes NULL. GET answers the local record, in the shape it
+// will be pushed, with its sync state.
+//
+// Every request needs "Authorization: Bearer <token>"; with no token
+// configured every request answers 503. Errors are JSON:
+// {"error": "...", "errors": [{"field": "...", "rule": "...", "message": "..."}]}.
+package ingest
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/validate"
+)
+
+// MaxRecords is the most records one POST may carry.
+const MaxRecords = 1000
+
+// DefaultMaxBodyBytes bounds a request body when Config.MaxBodyBytes is
+// zero: 4 MiB.
+const DefaultMaxBodyBytes int64 = 4 << 20
+
+// Prefix is the path prefix the handler serves; mount it with
+// mux.Handle(ingest.Prefix, h).
+const Prefix = "/v1/"
+
+// Config configures the handler.
+type Config struct {
+	// Pool is the database the records are written to. Required.
+	Pool *pgxpool.Pool
+	// Inserter enqueues the pushes (on jobs.QueueEvents). Required.
+	Inserter *jobs.Inserter
+	// Token is the bearer token a caller must present (INGEST_TOKEN).
+	// Empty disables the API: every request answers 503.
+	Token string
+	// MaxBodyBytes bounds a request body; larger bodies answer 413.
+	// Default DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Logger receives one line per request answered with an error or a
+	// write. Only kinds, ids, counts, statuses and rule names are logged,
+	// never field values. Default: discard.
+	Logger *slog.Logger
+	// ObserveFunc, if set, is told of each request answered: its resource
+	// kind ("" when the path names none), method, HTTP status and the
+	// number of records written (for metrics).
+	ObserveFunc func(kind record.Kind, method string, status int, records int)
+}
+
+// handler serves the API.
+type handler struct {
+	cfg       Config
+	tokenHash [sha256.Size]byte
+	logger    *slog.Logger
+}
+
+// New returns the ingest API's handler. It serves paths under Prefix and
+// answers 404 elsewhere. It fails when Pool or Inserter is missing.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Pool == nil {
+		return nil, errors.New("ingest: Pool is required")
+	}
+	if cfg.Inserter == nil || cfg.Inserter.Client == nil {
+		return nil, errors.New("ingest: Inserter with a River client is required")
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &handler{cfg: cfg, tokenHash: sha256.Sum256([]byte(cfg.Token)), logger: cfg.Logger}, nil
+}
+
+// FieldError is one problem in an error answer: the field (prefixed with
+// the record's index in an array, as in "[3].id_card"; empty for the body
+// as a whole), the rule broken and a message.
+type FieldError struct {
+	Field   string `json:"field"`
+	Rule    string `json:"rule"`
+	Message string `json:"message"`
+}
+
+// ErrorBody is the body of every error answer: a one-line summary and,
+// when fields are at fault, every problem found.
+type ErrorBody struct {
+	Error  string       `json:"error"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// reply is what a request is answered with; written by ServeHTTP.
+type reply struct {
+	status  int
+	body    any
+	header  map[string]string
+	kind    record.Kind
+	id      string
+	records int
+	// rules names the rules broken, for the log line.
+	rules []string
+}
+
+func fail(status int, msg string, errs validate.Errors) *reply {
+	b := ErrorBody{Error: msg}
+	rules := make([]string, 0, len(errs))
+	seen := map[string]bool{}
+	for _, e := range errs {
+		b.Errors = append(b.Errors, FieldError{Field: e.Field, Rule: e.Rule, Message: e.Detail})
+		if !seen[e.Rule] {
+			seen[e.Rule] = true
+			rules = append(rules, e.Rule)
+		}
+	}
+	return &reply{status: status, body: b, rules: rules}
+}
+
+// invalid answers 400 with every field error.
+func invalid(errs validate.Errors) *reply {
+	msg := errs.Error()
+	if len(errs) > 1 {
+		msg = fmt.Sprintf("%d problems, the first: %s", len(errs), errs[0].Error())
+	}
+	return fail(http.StatusBadRequest, msg, errs)
+}
+
+// ServeHTTP authenticates the request, routes it and answers with JSON.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rep := h.serve(w, r)
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	for k, v := range rep.header {
+		hdr.Set(k, v)
+	}
+	w.WriteHeader(rep.status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(rep.body)
+
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.Int("status", rep.status),
+		slog.Duration("took", time.Since(start)),
+	}
+	if rep.kind != "" {
+		attrs = append(attrs, slog.String("kind", string(rep.kind)))
+	}
+	if id := cmp.Or(r.PathValue("id"), rep.id); id != "" {
+		attrs = append(attrs, slog.String("id", id))
+	}
+	if rep.records > 0 {
+		attrs = append(attrs, slog.Int("records", rep.records))
+	}
+	if len(rep.rules) > 0 {
+		attrs = append(attrs, slog.String("rules", strings.Join(rep.rules, ",")))
+	}
+	switch {
+	case rep.status >= 500:
+		h.logger.LogAttrs(r.Context(), slog.LevelError, "ingest request failed", attrs...)
+	case rep.status >= 400:
+		h.logger.LogAttrs(r.Context(), slog.LevelWarn, "ingest request refused", attrs...)
+	case r.Method != http.MethodGet:
+		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "ingest write accepted", attrs...)
+	}
+	if h.cfg.ObserveFunc != nil {
+		h.cfg.ObserveFunc(rep.kind, r.Method, rep.status, rep.records)
+	}
+}
+
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) *reply {
+	if rep := h.authenticate(r); rep != nil {
+		return rep
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if !ok {
+		return fail(http.StatusNotFound, "not found", nil)
+	}
+	resource, id, hasID := strings.Cut(rest, "/")
+	s, ok := specs[resource]
+	if !ok {
+		names := make([]string, len(record.Kinds))
+		for i, k := range record.Kinds {
+			names[i] = k.Plural()
+		}
+		return fail(http.StatusNotFound, fmt.Sprintf("unknown resource %q: want one of %s", resource, strings.Join(names, ", ")), nil)
+	}
+	if hasID && (id == "" || strings.Contains(id, "/")) {
+		rep := fail(http.StatusNotFound, "not found: want /v1/"+resource+" or /v1/"+resource+"/{id}", nil)
+		rep.kind = s.kind
+		return rep
+	}
+	if hasID {
+		r.SetPathValue("id", id)
+	}
+	var rep *reply
+	switch {
+	case !hasID && r.Method == http.MethodPost:
+		rep = h.write(w, r, s, "")
+	case hasID && r.Method == http.MethodPut:
+		rep = h.write(w, r, s, id)
+	case hasID && r.Method == http.MethodGet:
+		rep = h.get(r, s, id)
+	default:
+		allow := "POST"
+		if hasID {
+			allow = "GET, PUT"
+		}
+		rep = fail(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: use %s", r.Method, allow), nil)
+		rep.header = map[string]string{"Allow": allow}
+	}
+	rep.kind = s.kind
+	return rep
+}
+
+// authenticate answers 503 when no token is configured and 401 when the
+// request does not carry it; nil lets the request through.
+func (h *handler) authenticate(r *http.Request) *reply {
+	if h.cfg.Token == "" {
+		return fail(http.StatusServiceUnavailable, "ingest disabled: INGEST_TOKEN is not set", nil)
+	}
+	const challenge = `Bearer realm="chansync ingest"`
+	auth := r.Header.Get("Authorization")
+	scheme, token, _ := strings.Cut(auth, " ")
+	token = strings.TrimSpace(token)
+	if auth == "" || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		rep := fail(http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <INGEST_TOKEN>", nil)
+		rep.header = map[string]string{"WWW-Authenticate": challenge}
+		return rep
+	}
+	got := sha256.Sum256([]byte(token))
+	if subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) != 1 {
+		rep := fail(http.StatusUnauthorized, "invalid bearer token", nil)
+		rep.header = map[string]string{"WWW-Authenticate": challenge + `, error="invalid_token"`}
+		return rep
+	}
+	return nil
+}
+
+// jsonContent reports whether the request's Content-Type is
+// application/json (parameters such as charset allowed).
+func jsonContent(r *http.Request) bool {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/json"
+}

@@ -1,0 +1,320 @@
+// Package statuspage serves the operator's status page: server-rendered
+// HTML (html/template, embedded in the binary, no JavaScript) that shows
+// the sync per kind, the channel connection, the current or last bulk run,
+// the dead letters with their reasons, and each record in detail (personal
+// data masked), and that lets an operator replay dead letters and push a
+// record now. Every replay and push is recorded in replay_log and shown on
+// the overview.
+//
+// The page calls internal/control for its counts, replays and pushes, so
+// that it never disagrees with the enqueue command; it reads only the views
+// control lacks (dead letters in pages, record detail, the replay log)
+// itself.
+//
+// # Routes
+//
+//	GET  /                       overview
+//	GET  /login, POST /login     log in with the admin token (form field "token")
+//	GET  /logout, POST /logout   log out (the GET shows a button)
+//	GET  /dead                   dead letters: ?kind=&reason=&page=
+//	GET  /records/{kind}/{id}    one record in detail
+//	POST /actions/replay         replay one dead letter (kind, id)
+//	GET  /actions/replay-bulk    confirm a bulk replay: ?kind=&reason= (or all=1)
+//	POST /actions/replay-bulk    replay every dead letter of a kind and/or reason
+//	POST /actions/push           push one record now (kind, id)
+//	GET  /static/style.css       the style sheet (public)
+//
+// # Access
+//
+// Without an AdminToken the page is off: every path answers 404 "status page
+// off". Otherwise every page needs one of:
+//
+//   - an "Authorization: Bearer <ADMIN_TOKEN>" header (for scripts); or
+//   - a session cookie from POST /login with the token. The cookie holds a
+//     random 32-byte id, kept in memory with its expiry (SessionTTL), and is
+//     HttpOnly, SameSite=Strict, and Secure when the request came over TLS
+//     or with X-Forwarded-Proto: https. Sessions do not survive a restart.
+//
+// Without credentials a page redirects to /login (a wrong bearer token gets
+// 401) and shows nothing else: no ids, no counts. An action without
+// credentials gets 401. A failed login gets 401 and no hint.
+//
+// # Cross-site request forgery
+//
+// Every action is a POST. Each is first checked by net/http's
+// CrossOriginProtection (Sec-Fetch-Site, else Origin against Host):
+// a cross-origin POST is refused with 403 whatever its credentials. An
+// action authenticated by the session cookie must also carry the session's
+// CSRF token (a random 32-byte value tied to the session) in the hidden
+// form field "csrf", compared in constant time; without it, 403. An action
+// authenticated by a bearer header needs no CSRF token: a browser never
+// adds that header by itself, and a cross-origin page cannot set it without
+// a CORS preflight this server never grants, so a forged request cannot
+// carry it.
+package statuspage
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/chansync/chansync/internal/control"
+	"github.com/chansync/chansync/internal/dbsqlc"
+)
+
+// The statuses of the channel connection a ChannelStateFunc reports.
+const (
+	// ChannelOK: the token is valid and calls succeed.
+	ChannelOK = "ok"
+	// ChannelAuthFailing: the channel refuses our credentials.
+	ChannelAuthFailing = "auth failing"
+	// ChannelRateLimited: the channel answers 429.
+	ChannelRateLimited = "rate-limited"
+	// ChannelUnreachable: calls fail with network errors or 5xx.
+	ChannelUnreachable = "unreachable"
+	// ChannelUnknown: nothing is known yet (no call made).
+	ChannelUnknown = "unknown"
+)
+
+// ChannelState is the state of the connection to the channel, as the
+// worker sees it.
+type ChannelState struct {
+	// Status is one of ChannelOK, ChannelAuthFailing, ChannelRateLimited,
+	// ChannelUnreachable, ChannelUnknown.
+	Status string
+	// Since is when the connection entered Status; zero if unknown.
+	Since time.Time
+	// Detail is a short explanation (the last error); it is shown masked.
+	Detail string
+}
+
+// ChannelStateFunc reports the channel connection's state. It is called on
+// every overview and must not block.
+type ChannelStateFunc func() ChannelState
+
+// BulkRun is the progress of a bulk run (enqueue all, or the nightly run).
+type BulkRun struct {
+	// ID numbers the run.
+	ID int64
+	// Trigger names who started it ("enqueue all", "schedule").
+	Trigger string
+	// Force tells whether every record was pushed, changed or not.
+	Force bool
+	// Kinds are the kinds the run covers.
+	Kinds []string
+	// StartedAt is when the run started; EnqueuedAt when its scan ended
+	// (nil while scanning); FinishedAt when its queue drained (nil while
+	// running, or if nobody waited for it).
+	StartedAt  time.Time
+	EnqueuedAt *time.Time
+	FinishedAt *time.Time
+	// Scanned, Enqueued and Unchanged count the scan: rows read, records
+	// enqueued, records the channel already held as they are.
+	Scanned, Enqueued, Unchanged int64
+	// Done counts the enqueued records with an outcome (pushed, dead or
+	// blocked); Pushed, Retrying, Blocked and Dead break outcomes down.
+	Done, Pushed, Retrying, Blocked, Dead int64
+}
+
+// Percent returns the share of enqueued records done, 0 to 100.
+func (b BulkRun) Percent() int {
+	if b.Enqueued <= 0 {
+		if b.EnqueuedAt != nil {
+			return 100
+		}
+		return 0
+	}
+	return int(min(b.Done, b.Enqueued) * 100 / b.Enqueued)
+}
+
+// DoneClamped returns Done, at most Enqueued (records pushed by events
+// during the run also count as pushed).
+func (b BulkRun) DoneClamped() int64 { return max(0, min(b.Done, b.Enqueued)) }
+
+// State returns "scanning", "running" or "finished".
+func (b BulkRun) State() string {
+	switch {
+	case b.FinishedAt != nil:
+		return "finished"
+	case b.EnqueuedAt == nil:
+		return "scanning"
+	case b.Done >= b.Enqueued:
+		return "finished"
+	}
+	return "running"
+}
+
+// BulkRunFunc returns the current or last bulk run, or nil when none is
+// recorded.
+type BulkRunFunc func(ctx context.Context) (*BulkRun, error)
+
+// Config configures the status page.
+type Config struct {
+	// Controller counts, replays and pushes. Required unless AdminToken is
+	// empty.
+	Controller *control.Controller
+	// Pool reads the page's own views (dead letter pages, record detail,
+	// the replay log, bulk runs). Required unless AdminToken is empty.
+	Pool *pgxpool.Pool
+	// AdminToken is the operator's secret. Empty turns the page off.
+	AdminToken string
+	// SessionTTL is how long a login lasts. Default 12h.
+	SessionTTL time.Duration
+	// ChannelStateFunc reports the channel connection. Nil shows "unknown".
+	ChannelStateFunc ChannelStateFunc
+	// BulkRunFunc reports the current or last bulk run. Nil reads the
+	// newest run recorded in bulk_run, with its progress from control's
+	// RunSummary.
+	BulkRunFunc BulkRunFunc
+	// PageSize is how many dead letters a page lists. Default 50.
+	PageSize int
+	// Logger receives logins, failed logins and actions. Default: discard.
+	Logger *slog.Logger
+	// Now tells the time (sessions, "ago"). Default time.Now.
+	Now func() time.Time
+}
+
+// ErrConfig is wrapped by New's errors about a Config.
+var ErrConfig = errors.New("statuspage: bad config")
+
+//go:embed templates/*.html static/*.css
+var assets embed.FS
+
+// New returns the status page's handler, to be served at the root of
+// HTTP_ADDR. With an empty AdminToken the handler answers every request
+// with 404 "status page off". It fails when a token is set but Controller
+// or Pool is missing.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.AdminToken == "" {
+		return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			setHeaders(w)
+			http.Error(w, "status page off", http.StatusNotFound)
+		}), nil
+	}
+	if cfg.Controller == nil {
+		return nil, fmt.Errorf("%w: Controller is required", ErrConfig)
+	}
+	if cfg.Pool == nil {
+		return nil, fmt.Errorf("%w: Pool is required", ErrConfig)
+	}
+	if cfg.SessionTTL <= 0 {
+		cfg.SessionTTL = 12 * time.Hour
+	}
+	if cfg.PageSize <= 0 {
+		cfg.PageSize = 50
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	q := dbsqlc.New(cfg.Pool)
+	if cfg.BulkRunFunc == nil {
+		cfg.BulkRunFunc = recordedBulkRun(q, cfg.Controller)
+	}
+	tmpl, err := parseTemplates(cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	tokenSum := sha256.Sum256([]byte(cfg.AdminToken))
+	s := &server{
+		cfg:      cfg,
+		ctl:      cfg.Controller,
+		q:        q,
+		tokenSum: tokenSum,
+		sessions: newSessionStore(cfg.SessionTTL, cfg.Now),
+		cop:      http.NewCrossOriginProtection(),
+		tmpl:     tmpl,
+		logger:   cfg.Logger,
+	}
+	return s.routes(), nil
+}
+
+type server struct {
+	cfg      Config
+	ctl      *control.Controller
+	q        *dbsqlc.Queries
+	tokenSum [sha256.Size]byte
+	sessions *sessionStore
+	cop      *http.CrossOriginProtection
+	tmpl     map[string]*template.Template
+	logger   *slog.Logger
+}
+
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /static/style.css", s.style)
+	mux.HandleFunc("GET /login", s.loginForm)
+	mux.HandleFunc("POST /login", s.login)
+	mux.Handle("GET /logout", s.page(s.logoutForm))
+	mux.Handle("POST /logout", s.action(s.logout))
+	mux.Handle("GET /{$}", s.page(s.overview))
+	mux.Handle("GET /dead", s.page(s.deadLetters))
+	mux.Handle("GET /records/{kind}/{id}", s.page(s.recordDetail))
+	mux.Handle("GET /actions/replay-bulk", s.page(s.replayBulkConfirm))
+	mux.Handle("POST /actions/replay", s.action(s.replayOne))
+	mux.Handle("POST /actions/replay-bulk", s.action(s.replayBulk))
+	mux.Handle("POST /actions/push", s.action(s.pushOne))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setHeaders(w)
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// setHeaders sets the headers every answer carries: nothing is cached (the
+// pages hold personal data, masked or not), nothing runs scripts, nothing
+// frames the page.
+func setHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+}
+
+func (s *server) style(w http.ResponseWriter, r *http.Request) {
+	b, err := assets.ReadFile("static/style.css")
+	if err != nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	_, _ = w.Write(b)
+}
+
+// tokenOK compares a presented token with the admin token in constant time
+// (of the token's length, too: both are hashed first).
+func (s *server) tokenOK(presented string) bool {
+	if presented == "" {
+		return false
+	}
+	sum := sha256.Sum256([]byte(presented))
+	return subtle.ConstantTimeCompare(sum[:], s.tokenSum[:]) == 1
+}
+
+// bearer returns the token of an "Authorization: Bearer" header and
+// whether there is an Authorization header at all.
+func bearer(r *http.Request) (token string, present bool) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return "", false
+	}
+	scheme, rest, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", true
+	}
+	return strings.TrimSpace(rest), true
+}
