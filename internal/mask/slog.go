@@ -60,11 +60,18 @@ func Value(key, value string) string {
 // key's masker, every other string with Text. Numbers under sensitive keys
 // become masked strings. The output is compact, with object keys sorted.
 func JSON(doc []byte) ([]byte, error) {
+	return JSONByKeys(doc, ForKey)
+}
+
+// JSONByKeys masks a JSON document as JSON does, with forKey choosing the
+// masker of each key instead of ForKey: a caller that must hide more than
+// the logs do (the operator's page hides names too) passes its own.
+func JSONByKeys(doc []byte, forKey func(key string) func(string) string) ([]byte, error) {
 	v, err := decodeJSON(doc)
 	if err != nil {
 		return nil, fmt.Errorf("mask json: %w", err)
 	}
-	masked, _ := maskDoc(v, nil)
+	masked, _ := maskDocByKeys(v, nil, forKey)
 	return marshal(masked)
 }
 
@@ -246,15 +253,20 @@ func maskAny(x any, f func(string) string, orig slog.Value) slog.Value {
 // maskDoc masks a decoded JSON value (from decodeJSON) and reports whether
 // anything changed. f, when not nil, masks every leaf.
 func maskDoc(v any, f func(string) string) (any, bool) {
+	return maskDocByKeys(v, f, ForKey)
+}
+
+// maskDocByKeys is maskDoc with forKey choosing each key's masker.
+func maskDocByKeys(v any, f func(string) string, forKey func(string) func(string) string) (any, bool) {
 	switch x := v.(type) {
 	case map[string]any:
 		changed := false
 		for k, e := range x {
 			g := f
 			if g == nil {
-				g = ForKey(k)
+				g = forKey(k)
 			}
-			m, c := maskDoc(e, g)
+			m, c := maskDocByKeys(e, g, forKey)
 			if c {
 				x[k] = m
 				changed = true
@@ -264,7 +276,7 @@ func maskDoc(v any, f func(string) string) (any, bool) {
 	case []any:
 		changed := false
 		for i, e := range x {
-			m, c := maskDoc(e, f)
+			m, c := maskDocByKeys(e, f, forKey)
 			if c {
 				x[i] = m
 				changed = true
