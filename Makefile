@@ -41,13 +41,23 @@ test: generate-check fmt-check vet build
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 FUZZTIME ?= 3s
+FUZZLOG := $(BIN)/fuzz.log
 fuzz:
+	@mkdir -p $(BIN)
 	@for pkg in $$($(GO) list ./internal/...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) $$pkg >/dev/null || { echo "FAIL: fuzz $$pkg $$f"; exit 1; }; \
+	    $(GO) test -run='^$$' -fuzz="^$$f\$$" -fuzztime=$(FUZZTIME) $$pkg >$(FUZZLOG) 2>&1 || { cat $(FUZZLOG); echo "FAIL: fuzz $$pkg $$f"; exit 1; }; \
 	  done; \
 	done
+
+# The chaos suite at full size (CHAOS=full): at least 5,000 records per
+# scenario, real worker processes against Postgres and the simulator, with
+# faults in the channel, the processes and the database. `make test` runs a
+# reduced version of it.
+chaos: build
+	@url=$$(scripts/ensure-postgres.sh) && \
+	CHAOS=full TEST_DATABASE_URL="$$url" CHANSYNC_BIN="$(CURDIR)/$(BIN)" $(GO) test -count=1 -timeout 60m -v ./internal/chaos
 
 bench: build
 	scripts/bench.sh
