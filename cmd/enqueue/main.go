@@ -149,12 +149,21 @@ func follow(ctx context.Context, ctl *control.Controller, run control.Run, every
 			progressbar.OptionFullWidth(),
 			progressbar.OptionSetWriter(os.Stdout),
 		)
-		every = 500 * time.Millisecond
+	}
+	// Each poll of WaitIdle is cheap; the run's summary counts every state
+	// row, so it is read only when a bar or a line will show it.
+	show := every
+	if bar != nil {
+		show = time.Second
 	}
 	start := time.Now()
-	lastLine := time.Time{}
+	var lastShown time.Time
 	var sum control.Summary
-	_, err := ctl.WaitIdle(ctx, min(every, time.Second), func(control.Status) {
+	_, err := ctl.WaitIdle(ctx, min(every, 500*time.Millisecond), func() {
+		if quiet || time.Since(lastShown) < show {
+			return
+		}
+		lastShown = time.Now()
 		s, err := ctl.RunSummary(ctx, run)
 		if err != nil {
 			return
@@ -166,18 +175,15 @@ func follow(ctx context.Context, ctl *control.Controller, run control.Run, every
 			_ = bar.Set64(done)
 			return
 		}
-		if !quiet && time.Since(lastLine) >= every {
-			lastLine = time.Now()
-			rate := float64(done) / max(time.Since(start).Seconds(), 0.001)
-			eta := "?"
-			if rate > 0 && total > done {
-				eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
-			} else if total <= done {
-				eta = "0s"
-			}
-			fmt.Printf("progress: %d/%d done, %d failed attempts, %d dead, %.0f rec/s, ETA %s\n",
-				done, total, s.Total.Retried, s.Total.Dead+s.Total.Blocked, rate, eta)
+		rate := float64(done) / max(time.Since(start).Seconds(), 0.001)
+		eta := "?"
+		if rate > 0 && total > done {
+			eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+		} else if total <= done {
+			eta = "0s"
 		}
+		fmt.Printf("progress: %d/%d done, %d failed attempts, %d dead, %.0f rec/s, ETA %s\n",
+			done, total, s.Total.Retried, s.Total.Dead+s.Total.Blocked, rate, eta)
 	})
 	if err != nil {
 		return sum, err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -48,6 +49,7 @@ type runCmd struct {
 	RetryInitial     time.Duration `name:"retry-initial" env:"RETRY_INITIAL" default:"1s" help:"Wait before the first retry of a transiently failing push; it doubles with each retry."`
 	RetryMax         time.Duration `name:"retry-max" env:"RETRY_MAX" default:"10m" help:"Longest wait between retries of a transiently failing push."`
 	RecordLease      time.Duration `name:"record-lease" env:"RECORD_LEASE" default:"2m" help:"How long a record stays leased to one push; after a crash, its records wait this long before another worker takes them."`
+	CPUProfile       string        `name:"cpu-profile" env:"CPU_PROFILE" help:"Write a CPU profile (go tool pprof) of the whole run to this file, for performance work; written when the worker stops."`
 }
 
 func (c *runCmd) Validate() error {
@@ -98,6 +100,13 @@ func (c *runCmd) Run() error {
 	logger, err := c.Logger()
 	if err != nil {
 		return err
+	}
+	if c.CPUProfile != "" {
+		stopProfile, err := startCPUProfile(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer stopProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -185,4 +194,21 @@ func main() {
 		fmt.Fprintf(os.Stderr, "worker: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// startCPUProfile starts profiling the process's CPU into path and returns
+// the function that stops and writes the profile.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("CPU_PROFILE: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("CPU_PROFILE: start profiling: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

@@ -26,70 +26,61 @@ FROM sync_state s
 JOIN (SELECT unnest(@kinds::text[]) AS kind, unnest(@ids::text[]) AS record_id) r
   ON s.kind = r.kind AND s.record_id = r.record_id;
 
--- name: RecordOutcomes :exec
--- RecordOutcomes writes the outcome of one push per record and releases
+-- name: RecordOutcome :batchexec
+-- RecordOutcome writes the outcome of one push of one record and releases
 -- its lease. outcome is one of accepted, unchanged, failed, dead, blocked,
--- waiting, missing.
-UPDATE sync_state s SET
-    status = CASE o.outcome
+-- waiting, missing. It is sent as a batch, one statement per record, each
+-- naming the whole primary key: a lookup the planner cannot get wrong. (A
+-- single UPDATE joined to unnested arrays was planned, while the table was
+-- growing and its statistics lagged, as a scan of every state row of the
+-- kind, which made a first bulk run slower the larger it was.)
+UPDATE sync_state SET
+    status = CASE @outcome::text
         WHEN 'accepted' THEN 'synced'
         WHEN 'unchanged' THEN 'synced'
         WHEN 'failed' THEN 'retrying'
         WHEN 'dead' THEN 'dead'
         WHEN 'blocked' THEN 'blocked'
         WHEN 'waiting' THEN 'pending'
-        ELSE s.status END,
-    accepted_hash = CASE WHEN o.outcome = 'accepted' THEN o.hash ELSE s.accepted_hash END,
-    channel_ref = CASE WHEN o.outcome = 'accepted' AND o.channel_ref <> '' THEN o.channel_ref ELSE s.channel_ref END,
-    accepted_at = CASE WHEN o.outcome = 'accepted' THEN now() ELSE s.accepted_at END,
-    source_updated_at = CASE WHEN o.outcome = 'missing' THEN s.source_updated_at ELSE o.source_updated_at END,
+        ELSE status END,
+    accepted_hash = CASE WHEN @outcome = 'accepted' THEN sqlc.narg(hash)::bytea ELSE accepted_hash END,
+    channel_ref = CASE WHEN @outcome = 'accepted' AND @channel_ref::text <> '' THEN @channel_ref ELSE channel_ref END,
+    accepted_at = CASE WHEN @outcome = 'accepted' THEN now() ELSE accepted_at END,
+    source_updated_at = CASE WHEN @outcome = 'missing' THEN source_updated_at ELSE sqlc.narg(source_updated_at)::timestamptz END,
     attempts = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN 0
-        WHEN o.outcome IN ('failed', 'dead') THEN s.attempts + 1
-        ELSE s.attempts END,
+        WHEN @outcome IN ('accepted', 'unchanged') THEN 0
+        WHEN @outcome IN ('failed', 'dead') THEN attempts + 1
+        ELSE attempts END,
     last_error = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN o.outcome = 'missing' THEN s.last_error
-        ELSE NULLIF(o.error, '') END,
+        WHEN @outcome IN ('accepted', 'unchanged') THEN NULL
+        WHEN @outcome = 'missing' THEN last_error
+        ELSE NULLIF(@error::text, '') END,
     first_failed_at = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN o.outcome IN ('failed', 'dead', 'blocked') THEN coalesce(s.first_failed_at, now())
-        ELSE s.first_failed_at END,
+        WHEN @outcome IN ('accepted', 'unchanged') THEN NULL
+        WHEN @outcome IN ('failed', 'dead', 'blocked') THEN coalesce(first_failed_at, now())
+        ELSE first_failed_at END,
     last_failed_at = CASE
-        WHEN o.outcome IN ('failed', 'dead', 'blocked') THEN now()
-        ELSE s.last_failed_at END,
+        WHEN @outcome IN ('failed', 'dead', 'blocked') THEN now()
+        ELSE last_failed_at END,
     blocked_on_kind = CASE
-        WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_kind, '')
-        WHEN o.outcome = 'missing' THEN s.blocked_on_kind
+        WHEN @outcome IN ('blocked', 'waiting') THEN NULLIF(@blocked_on_kind::text, '')
+        WHEN @outcome = 'missing' THEN blocked_on_kind
         ELSE NULL END,
     blocked_on_id = CASE
-        WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_id, '')
-        WHEN o.outcome = 'missing' THEN s.blocked_on_id
+        WHEN @outcome IN ('blocked', 'waiting') THEN NULLIF(@blocked_on_id::text, '')
+        WHEN @outcome = 'missing' THEN blocked_on_id
         ELSE NULL END,
     -- The payload is kept for operators only while it is not accepted: an
     -- accepted one is the row's own payload (accepted_hash proves it), and
     -- writing it for every record was most of a bulk run's WAL.
     last_payload = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN o.payload IS NOT NULL THEN o.payload
-        ELSE s.last_payload END,
-    last_verb = CASE WHEN o.outcome = 'accepted' THEN NULLIF(o.verb, '') ELSE s.last_verb END,
+        WHEN @outcome IN ('accepted', 'unchanged') THEN NULL
+        WHEN sqlc.narg(payload)::jsonb IS NOT NULL THEN sqlc.narg(payload)::jsonb
+        ELSE last_payload END,
+    last_verb = CASE WHEN @outcome = 'accepted' THEN NULLIF(@verb::text, '') ELSE last_verb END,
     lease_until = NULL,
     updated_at = now()
-FROM (
-    SELECT
-        unnest(@ids::text[]) AS record_id,
-        unnest(@outcomes::text[]) AS outcome,
-        unnest(@hashes::bytea[]) AS hash,
-        unnest(@channel_refs::text[]) AS channel_ref,
-        unnest(@source_updated_ats::timestamptz[]) AS source_updated_at,
-        unnest(@errors::text[]) AS error,
-        unnest(@blocked_on_kinds::text[]) AS blocked_on_kind,
-        unnest(@blocked_on_ids::text[]) AS blocked_on_id,
-        unnest(@payloads::jsonb[]) AS payload,
-        unnest(@verbs::text[]) AS verb
-) o
-WHERE s.kind = @kind AND s.record_id = o.record_id;
+WHERE kind = @kind AND record_id = @record_id;
 
 -- name: InsertAttempts :exec
 INSERT INTO sync_attempt (kind, record_id, outcome, error)
@@ -99,12 +90,6 @@ SELECT @kind::text, unnest(@ids::text[]), unnest(@outcomes::text[]), unnest(@err
 -- BlockedOn lists the records that wait for one of the given parents.
 SELECT kind, record_id FROM sync_state
 WHERE status = 'blocked' AND blocked_on_kind = @parent_kind::text AND blocked_on_id = ANY(@parent_ids::text[]);
-
--- name: MarkQueued :exec
--- MarkQueued creates the state rows of records about to be enqueued.
-INSERT INTO sync_state (kind, record_id)
-SELECT @kind::text, unnest(@ids::text[])
-ON CONFLICT (kind, record_id) DO NOTHING;
 
 -- name: ResetForReplay :many
 -- ResetForReplay moves dead and blocked records matching the filter back to

@@ -471,7 +471,7 @@ func (b *bundle) drain(d time.Duration) control.Status {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	st, err := b.ctl.WaitIdle(ctx, 100*time.Millisecond, func(control.Status) { b.checkWorkersAlive() })
+	st, err := b.ctl.WaitIdle(ctx, 100*time.Millisecond, b.checkWorkersAlive)
 	if err != nil {
 		st, _ = b.ctl.Status(context.Background(), "", 20)
 		b.t.Fatalf("queue did not drain within %s: %v; status: %+v", d, err, st)

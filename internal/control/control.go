@@ -218,6 +218,18 @@ func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOpt
 	for _, id := range queuedIDs {
 		queued[id] = struct{}{}
 	}
+	var toEnqueue []record.Ref
+	flush := func() error {
+		if len(toEnqueue) == 0 {
+			return nil
+		}
+		if _, err := c.inserter.Insert(ctx, toEnqueue, jobs.QueueBulk); err != nil {
+			return fmt.Errorf("enqueue %s: %w", k, err)
+		}
+		scan.Enqueued += len(toEnqueue)
+		toEnqueue = toEnqueue[:0]
+		return nil
+	}
 	after := ""
 	for {
 		built, err := payload.Page(ctx, c.q, k, after, c.PageSize)
@@ -225,7 +237,7 @@ func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOpt
 			return scan, err
 		}
 		if len(built) == 0 {
-			return scan, nil
+			return scan, flush()
 		}
 		last := built[len(built)-1].Ref.ID
 		states, err := c.q.StatesPage(ctx, dbsqlc.StatesPageParams{Kind: string(k), After: after, Upto: last})
@@ -254,11 +266,13 @@ func (c *Controller) enqueueKind(ctx context.Context, k record.Kind, opts AllOpt
 				refs = append(refs, b.Ref)
 			}
 		}
-		if len(refs) > 0 {
-			if _, err := c.inserter.Insert(ctx, refs, jobs.QueueBulk); err != nil {
-				return scan, fmt.Errorf("enqueue %s: %w", k, err)
+		// Jobs are inserted a full spread at a time, not a page at a
+		// time, so that each job gets a full batch of records.
+		toEnqueue = append(toEnqueue, refs...)
+		if len(toEnqueue) >= c.inserter.FullSpread() {
+			if err := flush(); err != nil {
+				return scan, err
 			}
-			scan.Enqueued += len(refs)
 		}
 		if opts.ProgressFunc != nil {
 			opts.ProgressFunc(scan)
@@ -523,30 +537,27 @@ func (c *Controller) Status(ctx context.Context, kind record.Kind, maxDead int32
 // WaitIdle polls every `every` until no push job is waiting or running and
 // the outbox is empty, and returns the full status then. Each poll reads
 // only the queue depth and the outbox, which stay cheap however large the
-// tables are; the full status (which counts every table) is read for tick
-// at most once a second, and once at the end.
-func (c *Controller) WaitIdle(ctx context.Context, every time.Duration, tick func(Status)) (Status, error) {
+// tables are; tick, if set, is called after each poll that did not find the
+// queue idle, and reads what it needs itself. The full status, which counts
+// every table, is read once, at the end.
+func (c *Controller) WaitIdle(ctx context.Context, every time.Duration, tick func()) (Status, error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	tickEvery := max(every, time.Second)
-	var lastTick time.Time
 	for {
 		idle, err := c.queueIdle(ctx)
 		if err != nil {
 			return Status{}, err
 		}
-		if idle || (tick != nil && time.Since(lastTick) >= tickEvery) {
+		if idle {
 			st, err := c.Status(ctx, "", 20)
 			if err != nil {
 				return st, err
 			}
-			if tick != nil {
-				tick(st)
-				lastTick = time.Now()
-			}
 			if st.QueueIdle() {
 				return st, nil
 			}
+		} else if tick != nil {
+			tick()
 		}
 		select {
 		case <-ctx.Done():

@@ -316,23 +316,6 @@ func (q *Queries) LogReplay(ctx context.Context, arg LogReplayParams) error {
 	return err
 }
 
-const markQueued = `-- name: MarkQueued :exec
-INSERT INTO sync_state (kind, record_id)
-SELECT $1::text, unnest($2::text[])
-ON CONFLICT (kind, record_id) DO NOTHING
-`
-
-type MarkQueuedParams struct {
-	Kind string   `json:"kind"`
-	Ids  []string `json:"ids"`
-}
-
-// MarkQueued creates the state rows of records about to be enqueued.
-func (q *Queries) MarkQueued(ctx context.Context, arg MarkQueuedParams) error {
-	_, err := q.db.Exec(ctx, markQueued, arg.Kind, arg.Ids)
-	return err
-}
-
 const queueDepth = `-- name: QueueDepth :many
 SELECT state::text AS state, count(*) AS jobs
 FROM river_job
@@ -427,103 +410,6 @@ func (q *Queries) QueuedIDs(ctx context.Context, jobKind string) ([]string, erro
 		return nil, err
 	}
 	return items, nil
-}
-
-const recordOutcomes = `-- name: RecordOutcomes :exec
-UPDATE sync_state s SET
-    status = CASE o.outcome
-        WHEN 'accepted' THEN 'synced'
-        WHEN 'unchanged' THEN 'synced'
-        WHEN 'failed' THEN 'retrying'
-        WHEN 'dead' THEN 'dead'
-        WHEN 'blocked' THEN 'blocked'
-        WHEN 'waiting' THEN 'pending'
-        ELSE s.status END,
-    accepted_hash = CASE WHEN o.outcome = 'accepted' THEN o.hash ELSE s.accepted_hash END,
-    channel_ref = CASE WHEN o.outcome = 'accepted' AND o.channel_ref <> '' THEN o.channel_ref ELSE s.channel_ref END,
-    accepted_at = CASE WHEN o.outcome = 'accepted' THEN now() ELSE s.accepted_at END,
-    source_updated_at = CASE WHEN o.outcome = 'missing' THEN s.source_updated_at ELSE o.source_updated_at END,
-    attempts = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN 0
-        WHEN o.outcome IN ('failed', 'dead') THEN s.attempts + 1
-        ELSE s.attempts END,
-    last_error = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN o.outcome = 'missing' THEN s.last_error
-        ELSE NULLIF(o.error, '') END,
-    first_failed_at = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN o.outcome IN ('failed', 'dead', 'blocked') THEN coalesce(s.first_failed_at, now())
-        ELSE s.first_failed_at END,
-    last_failed_at = CASE
-        WHEN o.outcome IN ('failed', 'dead', 'blocked') THEN now()
-        ELSE s.last_failed_at END,
-    blocked_on_kind = CASE
-        WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_kind, '')
-        WHEN o.outcome = 'missing' THEN s.blocked_on_kind
-        ELSE NULL END,
-    blocked_on_id = CASE
-        WHEN o.outcome IN ('blocked', 'waiting') THEN NULLIF(o.blocked_on_id, '')
-        WHEN o.outcome = 'missing' THEN s.blocked_on_id
-        ELSE NULL END,
-    -- The payload is kept for operators only while it is not accepted: an
-    -- accepted one is the row's own payload (accepted_hash proves it), and
-    -- writing it for every record was most of a bulk run's WAL.
-    last_payload = CASE
-        WHEN o.outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN o.payload IS NOT NULL THEN o.payload
-        ELSE s.last_payload END,
-    last_verb = CASE WHEN o.outcome = 'accepted' THEN NULLIF(o.verb, '') ELSE s.last_verb END,
-    lease_until = NULL,
-    updated_at = now()
-FROM (
-    SELECT
-        unnest($2::text[]) AS record_id,
-        unnest($3::text[]) AS outcome,
-        unnest($4::bytea[]) AS hash,
-        unnest($5::text[]) AS channel_ref,
-        unnest($6::timestamptz[]) AS source_updated_at,
-        unnest($7::text[]) AS error,
-        unnest($8::text[]) AS blocked_on_kind,
-        unnest($9::text[]) AS blocked_on_id,
-        unnest($10::jsonb[]) AS payload,
-        unnest($11::text[]) AS verb
-) o
-WHERE s.kind = $1 AND s.record_id = o.record_id
-`
-
-type RecordOutcomesParams struct {
-	Kind             string      `json:"kind"`
-	Ids              []string    `json:"ids"`
-	Outcomes         []string    `json:"outcomes"`
-	Hashes           [][]byte    `json:"hashes"`
-	ChannelRefs      []string    `json:"channel_refs"`
-	SourceUpdatedAts []time.Time `json:"source_updated_ats"`
-	Errors           []string    `json:"errors"`
-	BlockedOnKinds   []string    `json:"blocked_on_kinds"`
-	BlockedOnIds     []string    `json:"blocked_on_ids"`
-	Payloads         [][]byte    `json:"payloads"`
-	Verbs            []string    `json:"verbs"`
-}
-
-// RecordOutcomes writes the outcome of one push per record and releases
-// its lease. outcome is one of accepted, unchanged, failed, dead, blocked,
-// waiting, missing.
-func (q *Queries) RecordOutcomes(ctx context.Context, arg RecordOutcomesParams) error {
-	_, err := q.db.Exec(ctx, recordOutcomes,
-		arg.Kind,
-		arg.Ids,
-		arg.Outcomes,
-		arg.Hashes,
-		arg.ChannelRefs,
-		arg.SourceUpdatedAts,
-		arg.Errors,
-		arg.BlockedOnKinds,
-		arg.BlockedOnIds,
-		arg.Payloads,
-		arg.Verbs,
-	)
-	return err
 }
 
 const releaseLeases = `-- name: ReleaseLeases :exec

@@ -604,37 +604,31 @@ func (e *Engine) attrs(kind record.Kind, id string, opts Options, extra ...any) 
 // record writes every item's outcome and releases the leases, then wakes
 // the records that waited for the accepted ones.
 func (e *Engine) record(ctx context.Context, kind record.Kind, items []*item, res *Result) error {
-	n := len(items)
-	p := dbsqlc.RecordOutcomesParams{
-		Kind: string(kind), Ids: make([]string, n), Outcomes: make([]string, n), Hashes: make([][]byte, n),
-		ChannelRefs: make([]string, n), SourceUpdatedAts: make([]time.Time, n), Errors: make([]string, n),
-		BlockedOnKinds: make([]string, n), BlockedOnIds: make([]string, n), Payloads: make([][]byte, n),
-		Verbs: make([]string, n),
-	}
+	outcomes := make([]dbsqlc.RecordOutcomeParams, len(items))
 	var failIDs, failOutcomes, failErrors, acceptedIDs []string
 	for i, it := range items {
 		if it.outcome == "" {
 			it.outcome = Waiting
 		}
-		p.Ids[i] = it.id
-		p.Outcomes[i] = string(it.outcome)
-		p.ChannelRefs[i] = it.ref
-		p.Errors[i] = it.reason
-		p.BlockedOnKinds[i] = string(it.blocked.Kind)
-		p.BlockedOnIds[i] = it.blocked.ID
+		p := dbsqlc.RecordOutcomeParams{
+			Kind: string(kind), RecordID: it.id, Outcome: string(it.outcome),
+			ChannelRef: it.ref, Error: it.reason,
+			BlockedOnKind: string(it.blocked.Kind), BlockedOnID: it.blocked.ID,
+		}
 		if it.built != nil {
-			p.SourceUpdatedAts[i] = it.built.UpdatedAt
+			p.SourceUpdatedAt = &it.built.UpdatedAt
 			if it.outcome == Accepted {
-				p.Hashes[i] = it.built.Hash
-				p.Verbs[i] = "update"
+				p.Hash = it.built.Hash
+				p.Verb = "update"
 				if it.created {
-					p.Verbs[i] = "create"
+					p.Verb = "create"
 				}
 			}
 			if it.sent && it.outcome != Accepted {
-				p.Payloads[i] = it.built.JSON
+				p.Payload = it.built.JSON
 			}
 		}
+		outcomes[i] = p
 		switch it.outcome {
 		case Accepted:
 			acceptedIDs = append(acceptedIDs, it.id)
@@ -661,8 +655,14 @@ func (e *Engine) record(ctx context.Context, kind record.Kind, items []*item, re
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	err := e.stateTx(wctx, func(q *dbsqlc.Queries) error {
-		if err := q.RecordOutcomes(wctx, p); err != nil {
-			return fmt.Errorf("record %s outcomes: %w", kind, err)
+		var batchErr error
+		q.RecordOutcome(wctx, outcomes).Exec(func(i int, err error) {
+			if err != nil && batchErr == nil {
+				batchErr = fmt.Errorf("record outcome of %s/%s: %w", kind.Plural(), outcomes[i].RecordID, err)
+			}
+		})
+		if batchErr != nil {
+			return batchErr
 		}
 		if len(failIDs) > 0 {
 			if err := q.InsertAttempts(wctx, dbsqlc.InsertAttemptsParams{Kind: string(kind), Ids: failIDs, Outcomes: failOutcomes, Errors: failErrors}); err != nil {
