@@ -217,10 +217,10 @@ func (r *results) markdown() string {
 	}
 
 	if len(r.Floor) > 0 {
-		p("## River's own cost\n\nJobs/s through a River client with chansync's fetch settings (`FetchCooldown` 10 ms, `FetchPollInterval` 200 ms) and a worker that does nothing: the floor of chansync's per-job overhead. chansync pushes `BATCH_SIZE` (100) records per job, so River's share of a record is this cost divided by 100.\n\n")
-		p("| jobs | concurrency | insert (InsertManyFast) | work | jobs/s | River cost per record at 100 per job |\n|---:|---:|---:|---:|---:|---:|\n")
+		p("## River's own cost\n\nJobs/s through a River client with chansync's fetch settings (`FetchCooldown` 10 ms, `FetchPollInterval` 200 ms) and a worker that does nothing: the floor of chansync's per-job overhead. A bulk run spreads each page of 1,000 rows over 64 jobs, so its jobs carry about 16 records and River's share of a record is this cost divided by 16.\n\n")
+		p("| jobs | concurrency | insert (InsertManyFast) | work | jobs/s | River cost per record at 16 per job |\n|---:|---:|---:|---:|---:|---:|\n")
 		for _, f := range r.Floor {
-			p("| %d | %d | %s | %s | %.0f | %.1f µs |\n", f.Jobs, f.Concurrency, secs(f.InsertS), secs(f.WorkS), f.JobsPerSec, 1e6/f.JobsPerSec/100)
+			p("| %d | %d | %s | %s | %.0f | %.1f µs |\n", f.Jobs, f.Concurrency, secs(f.InsertS), secs(f.WorkS), f.JobsPerSec, 1e6/f.JobsPerSec/16)
 		}
 		p("\n")
 	}

@@ -30,7 +30,7 @@ import (
 
 type common struct {
 	cli.Database
-	BatchSize int `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"How many records one job pushes."`
+	BatchSize int `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"The most records one job pushes; fewer than 64 times this at once (a page of a bulk run) are spread over 64 smaller jobs."`
 }
 
 func (c *common) Validate() error {

@@ -33,7 +33,7 @@ type runCmd struct {
 	cli.Log
 	Concurrency      int           `name:"concurrency" env:"WORKER_CONCURRENCY" default:"16" help:"How many bulk pushes run at once."`
 	EventConcurrency int           `name:"event-concurrency" env:"EVENT_CONCURRENCY" default:"16" help:"How many event-triggered pushes run at once, beside the bulk ones."`
-	BatchSize        int           `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"How many records one job pushes (jobs this worker enqueues itself)."`
+	BatchSize        int           `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"The most records one job pushes; fewer than 64 times this at once (a page of a bulk run) are spread over 64 smaller jobs."`
 	MaxAttempts      int           `name:"max-attempts" env:"MAX_ATTEMPTS" default:"25" help:"Attempts before a transiently failing record is dead-lettered."`
 	JobTimeout       time.Duration `name:"job-timeout" env:"JOB_TIMEOUT" default:"2m" help:"Longest run of one job; a longer batch is handed back and resumed."`
 	RescueAfter      time.Duration `name:"rescue-after" env:"RESCUE_STUCK_JOBS_AFTER" default:"5m" help:"How long a job of a killed worker stays running before River hands it to another worker."`

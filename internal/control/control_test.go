@@ -86,36 +86,3 @@ func TestEnqueueAll(t *testing.T) {
 		require.Equal(t, len(b.set.Tasks), run.Scans[0].Enqueued)
 	})
 }
-
-// TestEnqueueAllFillsJobs checks that a bulk run hands the queue full
-// batches: its scan reads a page of rows at a time, but a page is not
-// spread over many small jobs (as a small kind is), so a large kind is
-// pushed in jobs of BatchSize records.
-func TestEnqueueAllFillsJobs(t *testing.T) {
-	t.Parallel()
-	schema := dbtest.New(t)
-	ctx := context.Background()
-	set := datagen.Generate(datagen.Options{Records: 20000, Seed: 5})
-	require.NoError(t, set.LoadQuiet(ctx, schema.Pool))
-	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
-	require.NoError(t, err)
-	const batch = 100
-	ctl := control.New(schema.Pool, &jobs.Inserter{Client: rc, BatchSize: batch})
-
-	run, err := ctl.EnqueueAll(ctx, control.AllOptions{Kinds: []record.Kind{record.Application}})
-	require.NoError(t, err)
-	n := len(set.Applications)
-	require.Greater(t, n, jobs.SpreadJobs*batch, "the kind must be larger than one spread")
-	require.Equal(t, n, run.Scans[0].Enqueued)
-
-	var jobCount, full, ids int
-	require.NoError(t, schema.Pool.QueryRow(ctx, `
-		SELECT count(*), count(*) FILTER (WHERE jsonb_array_length(args -> 'ids') = $1),
-		       coalesce(sum(jsonb_array_length(args -> 'ids')), 0)
-		FROM river_job WHERE kind = $2`, batch, jobs.JobKind(record.Application)).Scan(&jobCount, &full, &ids))
-	require.Equal(t, n, ids, "every record is in a job")
-	// Full jobs for all but the tail, which is spread over at most
-	// SpreadJobs jobs; page-sized inserts made about 16 records a job.
-	require.GreaterOrEqual(t, full, (n-jobs.SpreadJobs*batch)/batch)
-	require.LessOrEqual(t, jobCount, n/batch+jobs.SpreadJobs)
-}

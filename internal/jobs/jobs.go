@@ -210,27 +210,17 @@ const (
 type Inserter struct {
 	// Client inserts the jobs.
 	Client *river.Client[pgx.Tx]
-	// BatchSize is how many records one job pushes. Default 100.
+	// BatchSize is the most records one job pushes. Default 100.
 	BatchSize int
-}
-
-// FullSpread is how many records of one kind a caller should hand to one
-// Insert call, when it has that many, for the jobs to get full batches: a
-// call with fewer is spread over SpreadJobs smaller jobs (a bulk scan that
-// inserted each page of rows on its own made every job small).
-func (in *Inserter) FullSpread() int { return SpreadJobs * in.batchSize() }
-
-func (in *Inserter) batchSize() int {
-	if in.BatchSize <= 0 {
-		return 100
-	}
-	return in.BatchSize
 }
 
 // Params returns the insert parameters for pushing refs on queue: one job
 // per BatchSize records of a kind, prioritised parents first.
 func (in *Inserter) Params(refs []record.Ref, queue string) ([]river.InsertManyParams, error) {
-	size := in.batchSize()
+	size := in.BatchSize
+	if size <= 0 {
+		size = 100
+	}
 	byKind := map[record.Kind][]string{}
 	for _, r := range refs {
 		byKind[r.Kind] = append(byKind[r.Kind], r.ID)
