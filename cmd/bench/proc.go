@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -26,6 +28,9 @@ type proc struct {
 	err  error
 	// exitedAt is when the process ended; set before done is closed.
 	exitedAt time.Time
+	// peakKB is the highest VmHWM (peak resident set, KiB) read from
+	// /proc while the process ran.
+	peakKB atomic.Int64
 }
 
 // start runs bin/<binary> with args and extra environment, its stderr (and
@@ -50,6 +55,7 @@ func (b *bench) start(binary string, args, env []string, stdout io.Writer) (*pro
 		return nil, fmt.Errorf("start %s: %w", binary, err)
 	}
 	p := &proc{name: binary, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go p.watchPeak()
 	go func() {
 		p.err = cmd.Wait()
 		p.exitedAt = time.Now()
@@ -81,6 +87,7 @@ func (p *proc) stop(grace time.Duration) float64 {
 	if p.exited() {
 		return p.maxRSS()
 	}
+	p.readPeak()
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -91,15 +98,49 @@ func (p *proc) stop(grace time.Duration) float64 {
 	return p.maxRSS()
 }
 
+// maxRSS returns the process's peak resident set in MB: the kernel's
+// VmHWM, read from /proc every 50 ms while it ran and just before it was
+// asked to stop. (The rusage of a waited-for child is no good here: a Go
+// parent starts children vfork-style, and the kernel counts the parent's
+// own peak at the time of the exec into the child's ru_maxrss, so every
+// child seemed as large as the benchmark holding its data set.)
 func (p *proc) maxRSS() float64 {
-	if p.cmd.ProcessState == nil {
-		return 0
+	return float64(p.peakKB.Load()) / 1024
+}
+
+// watchPeak reads the process's VmHWM every 50 ms until it ends.
+func (p *proc) watchPeak() {
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		p.readPeak()
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+		}
 	}
-	ru, ok := p.cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return 0
+}
+
+// readPeak records the process's current VmHWM if it is the highest seen.
+// A process that has ended has no /proc entry; its last reading stands.
+func (p *proc) readPeak() {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return
 	}
-	return float64(ru.Maxrss) / 1024 // KiB on Linux
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			for err == nil {
+				old := p.peakKB.Load()
+				if kb <= old || p.peakKB.CompareAndSwap(old, kb) {
+					break
+				}
+			}
+			return
+		}
+	}
 }
 
 // tail returns the last lines of the process's log, for error messages.

@@ -197,7 +197,7 @@ func (r *results) markdown() string {
 			}
 			p("| %d | %d ms | %d | %s | %d | %d | %s |\n", t.Size, t.LatencyMS, t.Change.Changed, secs(t.Change.WallS), t.Change.Puts, t.Change.Posts, holds(t.Change.Puts == t.Change.Changed && t.Change.Posts == 0))
 		}
-		p("\n## Peak RSS\n\nFrom the kernel's rusage of each process at exit (`ru_maxrss`).\n\n| records | channel latency | concurrency | worker | `enqueue all` (first run) | `enqueue all` (re-run) | target (worker) | holds? |\n|---:|---:|---:|---:|---:|---:|---:|---|\n")
+		p("\n## Peak RSS\n\nThe kernel's peak resident set of each process (`VmHWM`), read from /proc every 50 ms while it runs and just before it is stopped; a peak in the last 50 ms of a process that exits on its own can be missed. (`ru_maxrss` from the exit status is not used: a Go parent starts its children vfork-style and the kernel counts the parent's own peak into each child's.)\n\n| records | channel latency | concurrency | worker | `enqueue all` (first run) | `enqueue all` (re-run) | target (worker) | holds? |\n|---:|---:|---:|---:|---:|---:|---:|---|\n")
 		for _, t := range r.Throughput {
 			wrss := 0.0
 			for _, v := range t.WorkerRSSMB {
