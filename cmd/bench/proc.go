@@ -132,10 +132,13 @@ func (p *proc) readPeak() {
 	for _, line := range strings.Split(string(status), "\n") {
 		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
 			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			for err == nil {
-				old := p.peakKB.Load()
-				if kb <= old || p.peakKB.CompareAndSwap(old, kb) {
-					break
+			if err != nil {
+				return
+			}
+			// Keep the highest reading: the watcher and stop may race.
+			for old := p.peakKB.Load(); kb > old; old = p.peakKB.Load() {
+				if p.peakKB.CompareAndSwap(old, kb) {
+					return
 				}
 			}
 			return
