@@ -12,8 +12,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chansync/chansync/internal/channelapi"
-	"github.com/chansync/chansync/internal/channelsim"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/datagen"
 	"github.com/chansync/chansync/internal/record"
 )

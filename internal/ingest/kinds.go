@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/payload"
 	"github.com/chansync/chansync/internal/record"
@@ -17,7 +18,7 @@ import (
 // id and parents, and its upsert.
 type spec struct {
 	kind record.Kind
-	// newBody returns a pointer to a zero body (*channelapi.User, ...).
+	// newBody returns a pointer to a zero body (*channelbody.User, ...).
 	newBody func() any
 	// validate checks and normalises a body in place.
 	validate func(body any) validate.Errors
@@ -36,9 +37,9 @@ func init() {
 	for _, s := range []*spec{
 		{
 			kind:     record.User,
-			newBody:  func() any { return new(channelapi.User) },
-			validate: func(b any) validate.Errors { return validate.User(b.(*channelapi.User)) },
-			id:       func(b any) *string { return &b.(*channelapi.User).ChannelUserID },
+			newBody:  func() any { return new(channelbody.User) },
+			validate: func(b any) validate.Errors { return validate.User(b.(*channelbody.User)) },
+			id:       func(b any) *string { return &b.(*channelbody.User).ChannelUserID },
 			upsert: func(ctx context.Context, q *dbsqlc.Queries, recs []byte) ([]string, error) {
 				rows, err := q.IngestUpsertUsers(ctx, recs)
 				return ids(rows, err, func(r dbsqlc.IngestUpsertUsersRow) string { return r.ID })
@@ -46,9 +47,9 @@ func init() {
 		},
 		{
 			kind:     record.Company,
-			newBody:  func() any { return new(channelapi.Company) },
-			validate: func(b any) validate.Errors { return validate.Company(b.(*channelapi.Company)) },
-			id:       func(b any) *string { return &b.(*channelapi.Company).ChannelCompanyID },
+			newBody:  func() any { return new(channelbody.Company) },
+			validate: func(b any) validate.Errors { return validate.Company(b.(*channelbody.Company)) },
+			id:       func(b any) *string { return &b.(*channelbody.Company).ChannelCompanyID },
 			upsert: func(ctx context.Context, q *dbsqlc.Queries, recs []byte) ([]string, error) {
 				rows, err := q.IngestUpsertCompanies(ctx, recs)
 				return ids(rows, err, func(r dbsqlc.IngestUpsertCompaniesRow) string { return r.ID })
@@ -56,12 +57,12 @@ func init() {
 		},
 		{
 			kind:     record.Task,
-			newBody:  func() any { return new(channelapi.Task) },
-			validate: func(b any) validate.Errors { return validate.Task(b.(*channelapi.Task)) },
-			id:       func(b any) *string { return &b.(*channelapi.Task).ChannelTaskID },
+			newBody:  func() any { return new(channelbody.Task) },
+			validate: func(b any) validate.Errors { return validate.Task(b.(*channelbody.Task)) },
+			id:       func(b any) *string { return &b.(*channelbody.Task).ChannelTaskID },
 			limits: func(b any) validate.Errors {
 				var errs validate.Errors
-				if n := b.(*channelapi.Task).RecruitCount; n > math.MaxInt32 {
+				if n := b.(*channelbody.Task).RecruitCount; n > math.MaxInt32 {
 					errs.Add("recruit_count", validate.RuleRange, fmt.Sprintf("must be at most %d", math.MaxInt32))
 				}
 				return errs
@@ -73,9 +74,9 @@ func init() {
 		},
 		{
 			kind:     record.Application,
-			newBody:  func() any { return new(channelapi.Application) },
-			validate: func(b any) validate.Errors { return validate.Application(b.(*channelapi.Application)) },
-			id:       func(b any) *string { return &b.(*channelapi.Application).ChannelApplicationID },
+			newBody:  func() any { return new(channelbody.Application) },
+			validate: func(b any) validate.Errors { return validate.Application(b.(*channelbody.Application)) },
+			id:       func(b any) *string { return &b.(*channelbody.Application).ChannelApplicationID },
 			upsert: func(ctx context.Context, q *dbsqlc.Queries, recs []byte) ([]string, error) {
 				rows, err := q.IngestUpsertApplications(ctx, recs)
 				return ids(rows, err, func(r dbsqlc.IngestUpsertApplicationsRow) string { return r.ID })
@@ -83,9 +84,9 @@ func init() {
 		},
 		{
 			kind:     record.Payment,
-			newBody:  func() any { return new(channelapi.Payment) },
-			validate: func(b any) validate.Errors { return validate.Payment(b.(*channelapi.Payment)) },
-			id:       func(b any) *string { return &b.(*channelapi.Payment).ChannelPaymentID },
+			newBody:  func() any { return new(channelbody.Payment) },
+			validate: func(b any) validate.Errors { return validate.Payment(b.(*channelbody.Payment)) },
+			id:       func(b any) *string { return &b.(*channelbody.Payment).ChannelPaymentID },
 			upsert: func(ctx context.Context, q *dbsqlc.Queries, recs []byte) ([]string, error) {
 				rows, err := q.IngestUpsertPayments(ctx, recs)
 				return ids(rows, err, func(r dbsqlc.IngestUpsertPaymentsRow) string { return r.ID })

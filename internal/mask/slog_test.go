@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+
 	"github.com/stretchr/testify/require"
 
-	"github.com/chansync/chansync/internal/channelapi"
 	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 )
 
 // The personal data and secrets the tests log; none may appear in output.
@@ -35,36 +37,36 @@ func requireNoOriginals(t *testing.T, out string) {
 	}
 }
 
-func testUser() *channelapi.User {
+func testUser() *channelbody.User {
 	certified := true
-	return &channelapi.User{
+	return &channelbody.User{
 		ChannelUserID: "U1001",
 		Name:          "张三",
 		IDCard:        idCard,
 		Phone:         phone,
-		LiveCertification: &channelapi.LiveCertification{
+		LiveCertification: &channelbody.LiveCertification{
 			Certified:         &certified,
 			CertificationTime: "2024-01-15T10:30:00Z",
 		},
 	}
 }
 
-func testPayment() channelapi.Payment {
-	return channelapi.Payment{
+func testPayment() channelbody.Payment {
+	return channelbody.Payment{
 		ChannelPaymentID: "P1",
 		PaymentType:      "user",
 		ChannelUserID:    "U1001",
 		Amount:           "5000.00",
 		PaymentTime:      "2024-02-20T10:00:00Z",
 		BankAccount:      bankAccount,
-		PaymentBasis:     &channelapi.PaymentBasis{BasisType: "月薪"},
+		PaymentBasis:     &channelbody.PaymentBasis{BasisType: "月薪"},
 	}
 }
 
 // logEverything logs, through logger, each way a record or a secret might
 // reach a log line.
 func logEverything(logger *slog.Logger) {
-	company := channelapi.Company{ChannelCompanyID: "C1", CompanyName: "某某科技有限公司", SocialCreditCode: "91350100M000100Y43", ContactPhone: landline}
+	company := channelbody.Company{ChannelCompanyID: "C1", CompanyName: "某某科技有限公司", SocialCreditCode: "91350100M000100Y43", ContactPhone: landline}
 	body, _ := json.Marshal(testUser())
 
 	logger.Info("push user",

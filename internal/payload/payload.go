@@ -14,7 +14,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/validate"
@@ -24,7 +25,7 @@ import (
 type Built struct {
 	// Ref names the record.
 	Ref record.Ref
-	// Body is the typed request body (*channelapi.User, ...). It is set even
+	// Body is the typed request body (*channelbody.User, ...). It is set even
 	// when Errs is not empty, as far as the row could be read.
 	Body any
 	// JSON is Body encoded as sent; nil when Errs is not empty.
@@ -115,13 +116,13 @@ func timePtrStr(t *time.Time) string {
 // User builds the body of a user.
 func User(row dbsqlc.User) *Built {
 	b := &Built{Ref: record.Ref{Kind: record.User, ID: row.ChannelUserID}, UpdatedAt: row.UpdatedAt}
-	body := &channelapi.User{
+	body := &channelbody.User{
 		ChannelUserID: row.ChannelUserID,
 		Name:          row.Name,
 		IDCard:        row.IDCard,
 		Phone:         row.Phone,
 	}
-	var lc channelapi.LiveCertification
+	var lc channelbody.LiveCertification
 	if decodeNested(&b.Errs, "live_certification", row.LiveCertification, &lc) {
 		body.LiveCertification = &lc
 	}
@@ -133,7 +134,7 @@ func User(row dbsqlc.User) *Built {
 // Company builds the body of a company.
 func Company(row dbsqlc.Company) *Built {
 	b := &Built{Ref: record.Ref{Kind: record.Company, ID: row.ChannelCompanyID}, UpdatedAt: row.UpdatedAt}
-	body := &channelapi.Company{
+	body := &channelbody.Company{
 		ChannelCompanyID:  row.ChannelCompanyID,
 		CompanyName:       row.CompanyName,
 		SocialCreditCode:  row.SocialCreditCode,
@@ -143,7 +144,7 @@ func Company(row dbsqlc.Company) *Built {
 		RegisteredAddress: str(row.RegisteredAddress),
 		BusinessScope:     str(row.BusinessScope),
 	}
-	var bl channelapi.BusinessLicense
+	var bl channelbody.BusinessLicense
 	if decodeNested(&b.Errs, "business_license", row.BusinessLicense, &bl) {
 		body.BusinessLicense = &bl
 	}
@@ -155,7 +156,7 @@ func Company(row dbsqlc.Company) *Built {
 // Task builds the body of a task; it references its company.
 func Task(row dbsqlc.Task) *Built {
 	b := &Built{Ref: record.Ref{Kind: record.Task, ID: row.ChannelTaskID}, UpdatedAt: row.UpdatedAt}
-	body := &channelapi.Task{
+	body := &channelbody.Task{
 		ChannelTaskID:          row.ChannelTaskID,
 		ChannelCompanyID:       row.ChannelCompanyID,
 		TaskName:               row.TaskName,
@@ -171,7 +172,7 @@ func Task(row dbsqlc.Task) *Built {
 		JobRequirements:        str(row.JobRequirements),
 		Status:                 str(row.Status),
 	}
-	var sal channelapi.Salary
+	var sal channelbody.Salary
 	if decodeNested(&b.Errs, "salary", row.Salary, &sal) {
 		body.Salary = &sal
 	}
@@ -185,7 +186,7 @@ func Task(row dbsqlc.Task) *Built {
 // and its task.
 func Application(row dbsqlc.Application) *Built {
 	b := &Built{Ref: record.Ref{Kind: record.Application, ID: row.ChannelApplicationID}, UpdatedAt: row.UpdatedAt}
-	body := &channelapi.Application{
+	body := &channelbody.Application{
 		ChannelApplicationID: row.ChannelApplicationID,
 		ChannelUserID:        row.ChannelUserID,
 		ChannelTaskID:        row.ChannelTaskID,
@@ -205,7 +206,7 @@ func Application(row dbsqlc.Application) *Built {
 // application, whichever the row names.
 func Payment(row dbsqlc.Payment) *Built {
 	b := &Built{Ref: record.Ref{Kind: record.Payment, ID: row.ChannelPaymentID}, UpdatedAt: row.UpdatedAt}
-	body := &channelapi.Payment{
+	body := &channelbody.Payment{
 		ChannelPaymentID:     row.ChannelPaymentID,
 		PaymentType:          row.PaymentType,
 		ChannelUserID:        str(row.ChannelUserID),
@@ -221,7 +222,7 @@ func Payment(row dbsqlc.Payment) *Built {
 		Status:               str(row.Status),
 		Remark:               str(row.Remark),
 	}
-	var basis channelapi.PaymentBasis
+	var basis channelbody.PaymentBasis
 	if decodeNested(&b.Errs, "payment_basis", row.PaymentBasis, &basis) {
 		body.PaymentBasis = &basis
 	}
@@ -357,19 +358,19 @@ func Page(ctx context.Context, q *dbsqlc.Queries, kind record.Kind, after string
 	return out, nil
 }
 
-// Parents returns the records a channel body (*channelapi.Task,
-// *channelapi.Application or *channelapi.Payment) references, in the order
+// Parents returns the records a channel body (*channelbody.Task,
+// *channelbody.Application or *channelbody.Payment) references, in the order
 // a push checks them; other bodies have none.
 func Parents(body any) []record.ParentRef {
 	switch b := body.(type) {
-	case *channelapi.Task:
+	case *channelbody.Task:
 		return []record.ParentRef{{Field: "channel_company_id", Ref: record.Ref{Kind: record.Company, ID: b.ChannelCompanyID}}}
-	case *channelapi.Application:
+	case *channelbody.Application:
 		return []record.ParentRef{
 			{Field: "channel_user_id", Ref: record.Ref{Kind: record.User, ID: b.ChannelUserID}},
 			{Field: "channel_task_id", Ref: record.Ref{Kind: record.Task, ID: b.ChannelTaskID}},
 		}
-	case *channelapi.Payment:
+	case *channelbody.Payment:
 		var out []record.ParentRef
 		if b.ChannelApplicationID != "" {
 			out = append(out, record.ParentRef{Field: "channel_application_id", Ref: record.Ref{Kind: record.Application, ID: b.ChannelApplicationID}})

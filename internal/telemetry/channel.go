@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 )
 
 // Channel connection states, as shown on the status page.

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/validate"
 )
@@ -15,7 +16,7 @@ import (
 // reported at once, each naming its field.
 func ExampleTask() {
 	amount := json.Number("5000.500")
-	task := &channelapi.Task{
+	task := &channelbody.Task{
 		ChannelTaskID:        "T20240101001",
 		ChannelCompanyID:     "C20240101001",
 		TaskName:             "春节临时工招聘",
@@ -23,7 +24,7 @@ func ExampleTask() {
 		RecruitCount:         100,
 		RecruitmentStartTime: "2024-01-20T08:00:00+08:00",
 		RecruitmentEndTime:   "2024-02-10T23:59:59.999Z",
-		Salary:               &channelapi.Salary{SalaryType: "月薪", Amount: &amount, Currency: "CNY"},
+		Salary:               &channelbody.Salary{SalaryType: "月薪", Amount: &amount, Currency: "CNY"},
 	}
 	errs := validate.Task(task)
 	fmt.Println(errs.Empty(), task.TaskType, task.Salary.SalaryType, *task.Salary.Amount)

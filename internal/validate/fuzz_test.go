@@ -12,10 +12,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
-
-	"github.com/chansync/chansync/internal/channelapi"
 )
 
 // The fuzz targets check invariants, not exact answers: no panic; every
@@ -334,7 +334,7 @@ func FuzzUser(f *testing.F) {
 		`{"channel_user_id":"U1","name":"张三","id_card":" 11010519491231002X ","phone":"13800138000","live_certification":{"certified":false,"certification_time":"2024-01-15T18:30:00.5+08:00","photos":["x"]}}`)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		t.Parallel()
-		fuzzPayload(t, data, User, func(t *testing.T, u *channelapi.User) {
+		fuzzPayload(t, data, User, func(t *testing.T, u *channelbody.User) {
 			require.NoError(t, IDCard(u.IDCard))
 			require.NotEqual(t, byte('x'), u.IDCard[17])
 			require.Regexp(t, mobile, u.Phone)
@@ -354,7 +354,7 @@ func FuzzCompany(f *testing.F) {
 		`{"channel_company_id":"C1","company_name":"x","social_credit_code":"91350100M000100Y43","business_license":{"license_number":"1","issue_date":"2020-01-01","expiry_date":"2019-01-01"}}`)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		t.Parallel()
-		fuzzPayload(t, data, Company, func(t *testing.T, c *channelapi.Company) {
+		fuzzPayload(t, data, Company, func(t *testing.T, c *channelbody.Company) {
 			require.NoError(t, SocialCreditCode(c.SocialCreditCode))
 			if c.ContactPhone != "" {
 				require.NoError(t, ContactPhone(c.ContactPhone))
@@ -372,7 +372,7 @@ func FuzzTask(f *testing.F) {
 		`{"channel_task_id":"T1","channel_company_id":"C1","task_name":"x","task_type":"实习","recruit_count":1,"recruitment_start_time":"2024-01-01T00:00:00Z","recruitment_end_time":"2024-01-01T00:00:01.5Z","salary":{"salary_type":"按件","amount":1e2}}`)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		t.Parallel()
-		fuzzPayload(t, data, Task, func(t *testing.T, k *channelapi.Task) {
+		fuzzPayload(t, data, Task, func(t *testing.T, k *channelbody.Task) {
 			requireCode(t, TaskTypes, k.TaskType, true)
 			requireCode(t, TaskStatuses, k.Status, false)
 			require.Positive(t, k.RecruitCount)
@@ -398,7 +398,7 @@ func FuzzApplication(f *testing.F) {
 		`{"channel_application_id":"A1","channel_user_id":"U1","channel_task_id":"T1","applied_at":"2024-01-18T22:30:00+08:00","status":" accepted","remark":"a\r\r\nb"}`)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		t.Parallel()
-		fuzzPayload(t, data, Application, func(t *testing.T, a *channelapi.Application) {
+		fuzzPayload(t, data, Application, func(t *testing.T, a *channelbody.Application) {
 			requireNormalTime(t, a.AppliedAt)
 			require.NotEmpty(t, a.AppliedAt)
 			requireCode(t, ApplicationStatuses, a.Status, false)
@@ -413,7 +413,7 @@ func FuzzPayment(f *testing.F) {
 		`{"channel_payment_id":"P1","payment_type":"user","amount":1.5e2,"payment_time":"2024-02-20T10:00:00Z","payment_basis":{"basis_type":"工时","work_hours":8,"work_date_start":"2024-02-01","work_date_end":"2024-02-01"}}`)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		t.Parallel()
-		fuzzPayload(t, data, Payment, func(t *testing.T, p *channelapi.Payment) {
+		fuzzPayload(t, data, Payment, func(t *testing.T, p *channelbody.Payment) {
 			requireCode(t, PaymentTypes, p.PaymentType, true)
 			requireCode(t, PaymentStatuses, p.Status, false)
 			switch p.PaymentType {

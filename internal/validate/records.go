@@ -7,13 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
 )
 
 // User checks a user payload and normalises it in place: id_card and phone
 // are trimmed (and a check letter x becomes X), live_certification's time
 // becomes the channel's format. It returns every problem found.
-func User(u *channelapi.User) Errors {
+func User(u *channelbody.User) Errors {
 	if u == nil {
 		return missingPayload()
 	}
@@ -50,7 +50,7 @@ func User(u *channelapi.User) Errors {
 // Company checks a company payload and normalises it in place: codes and
 // contact_phone are trimmed, business_license dates are trimmed. It returns
 // every problem found.
-func Company(c *channelapi.Company) Errors {
+func Company(c *channelbody.Company) Errors {
 	if c == nil {
 		return missingPayload()
 	}
@@ -92,7 +92,7 @@ func Company(c *channelapi.Company) Errors {
 // status and salary.salary_type become codes, times become the channel's
 // format, salary.amount becomes a canonical decimal. It returns every
 // problem found.
-func Task(t *channelapi.Task) Errors {
+func Task(t *channelbody.Task) Errors {
 	if t == nil {
 		return missingPayload()
 	}
@@ -137,7 +137,7 @@ func Task(t *channelapi.Task) Errors {
 // Application checks an application payload and normalises it in place:
 // applied_at becomes the channel's format, status a code. It returns every
 // problem found.
-func Application(a *channelapi.Application) Errors {
+func Application(a *channelbody.Application) Errors {
 	if a == nil {
 		return missingPayload()
 	}
@@ -158,7 +158,7 @@ func Application(a *channelapi.Application) Errors {
 // payment_time the channel's format, codes are trimmed. payment_type user
 // requires channel_user_id; application requires channel_application_id.
 // It returns every problem found.
-func Payment(p *channelapi.Payment) Errors {
+func Payment(p *channelbody.Payment) Errors {
 	if p == nil {
 		return missingPayload()
 	}

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stretchr/testify/require"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
 
-	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/stretchr/testify/require"
 )
 
 // The seed's request examples, verbatim.
@@ -112,27 +112,27 @@ func decode[T any](t *testing.T, doc string) *T {
 	return &v
 }
 
-func validUser(t *testing.T) *channelapi.User {
-	u := decode[channelapi.User](t, seedUser)
+func validUser(t *testing.T) *channelbody.User {
+	u := decode[channelbody.User](t, seedUser)
 	u.IDCard = "11010519491231002X"
 	return u
 }
 
-func validCompany(t *testing.T) *channelapi.Company {
-	c := decode[channelapi.Company](t, seedCompany)
+func validCompany(t *testing.T) *channelbody.Company {
+	c := decode[channelbody.Company](t, seedCompany)
 	c.SocialCreditCode = "91350100M000100Y43"
 	c.BusinessLicense.LicenseNumber = "91350100M000100Y43"
 	return c
 }
 
-func validTask(t *testing.T) *channelapi.Task { return decode[channelapi.Task](t, seedTask) }
+func validTask(t *testing.T) *channelbody.Task { return decode[channelbody.Task](t, seedTask) }
 
-func validApplication(t *testing.T) *channelapi.Application {
-	return decode[channelapi.Application](t, seedApplication)
+func validApplication(t *testing.T) *channelbody.Application {
+	return decode[channelbody.Application](t, seedApplication)
 }
 
-func validPayment(t *testing.T) *channelapi.Payment {
-	return decode[channelapi.Payment](t, seedPayment)
+func validPayment(t *testing.T) *channelbody.Payment {
+	return decode[channelbody.Payment](t, seedPayment)
 }
 
 // fr is a field and a rule: what a case expects of one FieldError.
@@ -179,70 +179,70 @@ func TestSeedExamples(t *testing.T) {
 
 	t.Run("UserFailsOnlyItsIDCheckDigit", func(t *testing.T) {
 		t.Parallel()
-		errs := User(decode[channelapi.User](t, seedUser))
+		errs := User(decode[channelbody.User](t, seedUser))
 		require.Equal(t, []fr{{"id_card", RuleChecksum}}, fieldRules(errs))
 		require.EqualError(t, errs, "id_card: check digit mismatch")
 	})
 	t.Run("CompanyFailsOnlyItsCreditCodeCheckChar", func(t *testing.T) {
 		t.Parallel()
-		errs := Company(decode[channelapi.Company](t, seedCompany))
+		errs := Company(decode[channelbody.Company](t, seedCompany))
 		require.Equal(t, []fr{{"social_credit_code", RuleChecksum}}, fieldRules(errs))
 	})
 	t.Run("TaskValidWithLabelsNormalised", func(t *testing.T) {
 		t.Parallel()
-		task := decode[channelapi.Task](t, seedTask)
+		task := decode[channelbody.Task](t, seedTask)
 		require.Empty(t, Task(task))
 		require.Equal(t, "short_term", task.TaskType)
 		require.Equal(t, "monthly", task.Salary.SalaryType)
 	})
 	t.Run("ApplicationValid", func(t *testing.T) {
 		t.Parallel()
-		require.Empty(t, Application(decode[channelapi.Application](t, seedApplication)))
+		require.Empty(t, Application(decode[channelbody.Application](t, seedApplication)))
 	})
 	t.Run("PaymentValid", func(t *testing.T) {
 		t.Parallel()
-		require.Empty(t, Payment(decode[channelapi.Payment](t, seedPayment)))
+		require.Empty(t, Payment(decode[channelbody.Payment](t, seedPayment)))
 	})
 }
 
 func TestUser(t *testing.T) {
 	t.Parallel()
 
-	runRecordCases(t, validUser, User, []recordCase[channelapi.User]{
-		{"Valid", func(u *channelapi.User) {}, nil},
-		{"ValidWithoutLiveCertification", func(u *channelapi.User) { u.LiveCertification = nil }, nil},
-		{"MissingID", func(u *channelapi.User) { u.ChannelUserID = "" }, []fr{{"channel_user_id", RuleRequired}}},
-		{"IDWithSlash", func(u *channelapi.User) { u.ChannelUserID = "U1/../U2" }, []fr{{"channel_user_id", RuleFormat}}},
-		{"IDTooLong", func(u *channelapi.User) { u.ChannelUserID = strings.Repeat("U", 65) }, []fr{{"channel_user_id", RuleLength}}},
-		{"BlankName", func(u *channelapi.User) { u.Name = " \t" }, []fr{{"name", RuleRequired}}},
-		{"NameTooLong", func(u *channelapi.User) { u.Name = strings.Repeat("张", MaxNameLen+1) }, []fr{{"name", RuleLength}}},
-		{"NameInvalidUTF8", func(u *channelapi.User) { u.Name = "张\xff" }, []fr{{"name", RuleUTF8}}},
-		{"NameControlCharacter", func(u *channelapi.User) { u.Name = "张\x1b三" }, []fr{{"name", RuleControl}}},
-		{"MissingIDCard", func(u *channelapi.User) { u.IDCard = "" }, []fr{{"id_card", RuleRequired}}},
-		{"IDCardCheckDigit", func(u *channelapi.User) { u.IDCard = "110101199001011234" }, []fr{{"id_card", RuleChecksum}}},
-		{"IDCardLength", func(u *channelapi.User) { u.IDCard = "1101051949123100" }, []fr{{"id_card", RuleLength}}},
-		{"IDCardBirthDate", func(u *channelapi.User) { u.IDCard = withCheckDigit("11010519990230123") }, []fr{{"id_card", RuleDate}}},
-		{"MissingPhone", func(u *channelapi.User) { u.Phone = "" }, []fr{{"phone", RuleRequired}}},
-		{"PhoneLength", func(u *channelapi.User) { u.Phone = "1380013800" }, []fr{{"phone", RuleLength}}},
-		{"PhonePrefix", func(u *channelapi.User) { u.Phone = "12800138000" }, []fr{{"phone", RulePrefix}}},
-		{"PhoneLandline", func(u *channelapi.User) { u.Phone = "010-12345678" }, []fr{{"phone", RuleFormat}}},
-		{"CertifiedMissing", func(u *channelapi.User) { u.LiveCertification.Certified = nil }, []fr{{"live_certification.certified", RuleRequired}}},
-		{"CertifiedFalseIsPresent", func(u *channelapi.User) { f := false; u.LiveCertification.Certified = &f }, nil},
-		{"CertificationTimeMissing", func(u *channelapi.User) { u.LiveCertification.CertificationTime = "" }, []fr{{"live_certification.certification_time", RuleRequired}}},
-		{"CertificationTimeBad", func(u *channelapi.User) { u.LiveCertification.CertificationTime = "2024-01-15 10:30" }, []fr{{"live_certification.certification_time", RuleTime}}},
-		{"CertificationMethodTooLong", func(u *channelapi.User) {
+	runRecordCases(t, validUser, User, []recordCase[channelbody.User]{
+		{"Valid", func(u *channelbody.User) {}, nil},
+		{"ValidWithoutLiveCertification", func(u *channelbody.User) { u.LiveCertification = nil }, nil},
+		{"MissingID", func(u *channelbody.User) { u.ChannelUserID = "" }, []fr{{"channel_user_id", RuleRequired}}},
+		{"IDWithSlash", func(u *channelbody.User) { u.ChannelUserID = "U1/../U2" }, []fr{{"channel_user_id", RuleFormat}}},
+		{"IDTooLong", func(u *channelbody.User) { u.ChannelUserID = strings.Repeat("U", 65) }, []fr{{"channel_user_id", RuleLength}}},
+		{"BlankName", func(u *channelbody.User) { u.Name = " \t" }, []fr{{"name", RuleRequired}}},
+		{"NameTooLong", func(u *channelbody.User) { u.Name = strings.Repeat("张", MaxNameLen+1) }, []fr{{"name", RuleLength}}},
+		{"NameInvalidUTF8", func(u *channelbody.User) { u.Name = "张\xff" }, []fr{{"name", RuleUTF8}}},
+		{"NameControlCharacter", func(u *channelbody.User) { u.Name = "张\x1b三" }, []fr{{"name", RuleControl}}},
+		{"MissingIDCard", func(u *channelbody.User) { u.IDCard = "" }, []fr{{"id_card", RuleRequired}}},
+		{"IDCardCheckDigit", func(u *channelbody.User) { u.IDCard = "110101199001011234" }, []fr{{"id_card", RuleChecksum}}},
+		{"IDCardLength", func(u *channelbody.User) { u.IDCard = "1101051949123100" }, []fr{{"id_card", RuleLength}}},
+		{"IDCardBirthDate", func(u *channelbody.User) { u.IDCard = withCheckDigit("11010519990230123") }, []fr{{"id_card", RuleDate}}},
+		{"MissingPhone", func(u *channelbody.User) { u.Phone = "" }, []fr{{"phone", RuleRequired}}},
+		{"PhoneLength", func(u *channelbody.User) { u.Phone = "1380013800" }, []fr{{"phone", RuleLength}}},
+		{"PhonePrefix", func(u *channelbody.User) { u.Phone = "12800138000" }, []fr{{"phone", RulePrefix}}},
+		{"PhoneLandline", func(u *channelbody.User) { u.Phone = "010-12345678" }, []fr{{"phone", RuleFormat}}},
+		{"CertifiedMissing", func(u *channelbody.User) { u.LiveCertification.Certified = nil }, []fr{{"live_certification.certified", RuleRequired}}},
+		{"CertifiedFalseIsPresent", func(u *channelbody.User) { f := false; u.LiveCertification.Certified = &f }, nil},
+		{"CertificationTimeMissing", func(u *channelbody.User) { u.LiveCertification.CertificationTime = "" }, []fr{{"live_certification.certification_time", RuleRequired}}},
+		{"CertificationTimeBad", func(u *channelbody.User) { u.LiveCertification.CertificationTime = "2024-01-15 10:30" }, []fr{{"live_certification.certification_time", RuleTime}}},
+		{"CertificationMethodTooLong", func(u *channelbody.User) {
 			u.LiveCertification.CertificationMethod = strings.Repeat("x", MaxNameLen+1)
 		}, []fr{{"live_certification.certification_method", RuleLength}}},
-		{"FaceScoreNegative", func(u *channelapi.User) { u.LiveCertification.FaceScore = num("-1") }, []fr{{"live_certification.face_score", RuleNonNegative}}},
-		{"FaceScoreZero", func(u *channelapi.User) { u.LiveCertification.FaceScore = num("0") }, nil},
-		{"LivenessScoreNotANumber", func(u *channelapi.User) { u.LiveCertification.LivenessScore = num("high") }, []fr{{"live_certification.liveness_score", RuleType}}},
-		{"PhotoNotURL", func(u *channelapi.User) {
+		{"FaceScoreNegative", func(u *channelbody.User) { u.LiveCertification.FaceScore = num("-1") }, []fr{{"live_certification.face_score", RuleNonNegative}}},
+		{"FaceScoreZero", func(u *channelbody.User) { u.LiveCertification.FaceScore = num("0") }, nil},
+		{"LivenessScoreNotANumber", func(u *channelbody.User) { u.LiveCertification.LivenessScore = num("high") }, []fr{{"live_certification.liveness_score", RuleType}}},
+		{"PhotoNotURL", func(u *channelbody.User) {
 			u.LiveCertification.Photos = []string{"https://cdn.example.com/1.jpg", "photo2.jpg", "ftp://x.example.com/3.jpg"}
 		}, []fr{{"live_certification.photos[1]", RuleURL}, {"live_certification.photos[2]", RuleURL}}},
-		{"TooManyPhotos", func(u *channelapi.User) {
+		{"TooManyPhotos", func(u *channelbody.User) {
 			u.LiveCertification.Photos = make([]string, MaxURLListItems+1)
 		}, []fr{{"live_certification.photos", RuleLength}}},
-		{"AllErrorsAtOnce", func(u *channelapi.User) {
+		{"AllErrorsAtOnce", func(u *channelbody.User) {
 			u.ChannelUserID = "U 1"
 			u.Name = ""
 			u.IDCard = "110101199001011234"
@@ -280,37 +280,37 @@ func TestUserNormalises(t *testing.T) {
 func TestCompany(t *testing.T) {
 	t.Parallel()
 
-	runRecordCases(t, validCompany, Company, []recordCase[channelapi.Company]{
-		{"Valid", func(c *channelapi.Company) {}, nil},
-		{"ValidMinimal", func(c *channelapi.Company) {
-			*c = channelapi.Company{ChannelCompanyID: "C1", CompanyName: "某某科技有限公司", SocialCreditCode: "91350100M000100Y43"}
+	runRecordCases(t, validCompany, Company, []recordCase[channelbody.Company]{
+		{"Valid", func(c *channelbody.Company) {}, nil},
+		{"ValidMinimal", func(c *channelbody.Company) {
+			*c = channelbody.Company{ChannelCompanyID: "C1", CompanyName: "某某科技有限公司", SocialCreditCode: "91350100M000100Y43"}
 		}, nil},
-		{"MissingID", func(c *channelapi.Company) { c.ChannelCompanyID = "" }, []fr{{"channel_company_id", RuleRequired}}},
-		{"MissingName", func(c *channelapi.Company) { c.CompanyName = "" }, []fr{{"company_name", RuleRequired}}},
-		{"MissingCreditCode", func(c *channelapi.Company) { c.SocialCreditCode = "  " }, []fr{{"social_credit_code", RuleRequired}}},
-		{"CreditCodeCheckChar", func(c *channelapi.Company) { c.SocialCreditCode = "91110000MA00ABCD01" }, []fr{{"social_credit_code", RuleChecksum}}},
-		{"CreditCodeForbiddenLetter", func(c *channelapi.Company) { c.SocialCreditCode = "91350100M000100O43" }, []fr{{"social_credit_code", RuleFormat}}},
-		{"CreditCodeLength", func(c *channelapi.Company) { c.SocialCreditCode = "91350100M000100Y4" }, []fr{{"social_credit_code", RuleLength}}},
-		{"LegalPersonTooLong", func(c *channelapi.Company) { c.LegalPerson = strings.Repeat("李", MaxNameLen+1) }, []fr{{"legal_person", RuleLength}}},
-		{"ContactPersonControl", func(c *channelapi.Company) { c.ContactPerson = "王\x00五" }, []fr{{"contact_person", RuleControl}}},
-		{"ContactPhoneMobileAllowed", func(c *channelapi.Company) { c.ContactPhone = "13800138000" }, nil},
-		{"ContactPhoneTooShort", func(c *channelapi.Company) { c.ContactPhone = "110" }, []fr{{"contact_phone", RuleLength}}},
-		{"ContactPhoneLetters", func(c *channelapi.Company) { c.ContactPhone = "call 12345678" }, []fr{{"contact_phone", RuleFormat}}},
-		{"AddressTooLong", func(c *channelapi.Company) { c.RegisteredAddress = strings.Repeat("路", MaxAddressLen+1) }, []fr{{"registered_address", RuleLength}}},
-		{"ScopeTooLong", func(c *channelapi.Company) { c.BusinessScope = strings.Repeat("a", MaxTextLen+1) }, []fr{{"business_scope", RuleLength}}},
-		{"ScopeMultiline", func(c *channelapi.Company) { c.BusinessScope = "技术开发\r\n技术服务\n\t咨询" }, nil},
-		{"LicenseNumberMissing", func(c *channelapi.Company) { c.BusinessLicense.LicenseNumber = "" }, []fr{{"business_license.license_number", RuleRequired}}},
-		{"LicenseNumberTooLong", func(c *channelapi.Company) { c.BusinessLicense.LicenseNumber = strings.Repeat("1", MaxCodeLen+1) }, []fr{{"business_license.license_number", RuleLength}}},
-		{"LicensePhotoNotURL", func(c *channelapi.Company) { c.BusinessLicense.LicensePhoto = "license.jpg" }, []fr{{"business_license.license_photo", RuleURL}}},
-		{"IssueDateBad", func(c *channelapi.Company) { c.BusinessLicense.IssueDate = "2020-02-30" }, []fr{{"business_license.issue_date", RuleDate}}},
-		{"ExpiryDateBad", func(c *channelapi.Company) { c.BusinessLicense.ExpiryDate = "2050/12/31" }, []fr{{"business_license.expiry_date", RuleDate}}},
-		{"ExpiryBeforeIssue", func(c *channelapi.Company) { c.BusinessLicense.ExpiryDate = "2019-12-31" }, []fr{{"business_license.expiry_date", RuleOrder}}},
-		{"ExpiryEqualsIssue", func(c *channelapi.Company) { c.BusinessLicense.ExpiryDate = "2020-01-01" }, []fr{{"business_license.expiry_date", RuleOrder}}},
-		{"OnlyExpiryDate", func(c *channelapi.Company) { c.BusinessLicense.IssueDate = "" }, nil},
-		{"RegistrationCapitalNegative", func(c *channelapi.Company) { c.BusinessLicense.RegistrationCapital = num("-1") }, []fr{{"business_license.registration_capital", RuleNonNegative}}},
-		{"PaidInCapitalZero", func(c *channelapi.Company) { c.BusinessLicense.PaidInCapital = num("0") }, nil},
-		{"PaidInCapitalNotANumber", func(c *channelapi.Company) { c.BusinessLicense.PaidInCapital = num("1,000") }, []fr{{"business_license.paid_in_capital", RuleType}}},
-		{"AllErrorsAtOnce", func(c *channelapi.Company) {
+		{"MissingID", func(c *channelbody.Company) { c.ChannelCompanyID = "" }, []fr{{"channel_company_id", RuleRequired}}},
+		{"MissingName", func(c *channelbody.Company) { c.CompanyName = "" }, []fr{{"company_name", RuleRequired}}},
+		{"MissingCreditCode", func(c *channelbody.Company) { c.SocialCreditCode = "  " }, []fr{{"social_credit_code", RuleRequired}}},
+		{"CreditCodeCheckChar", func(c *channelbody.Company) { c.SocialCreditCode = "91110000MA00ABCD01" }, []fr{{"social_credit_code", RuleChecksum}}},
+		{"CreditCodeForbiddenLetter", func(c *channelbody.Company) { c.SocialCreditCode = "91350100M000100O43" }, []fr{{"social_credit_code", RuleFormat}}},
+		{"CreditCodeLength", func(c *channelbody.Company) { c.SocialCreditCode = "91350100M000100Y4" }, []fr{{"social_credit_code", RuleLength}}},
+		{"LegalPersonTooLong", func(c *channelbody.Company) { c.LegalPerson = strings.Repeat("李", MaxNameLen+1) }, []fr{{"legal_person", RuleLength}}},
+		{"ContactPersonControl", func(c *channelbody.Company) { c.ContactPerson = "王\x00五" }, []fr{{"contact_person", RuleControl}}},
+		{"ContactPhoneMobileAllowed", func(c *channelbody.Company) { c.ContactPhone = "13800138000" }, nil},
+		{"ContactPhoneTooShort", func(c *channelbody.Company) { c.ContactPhone = "110" }, []fr{{"contact_phone", RuleLength}}},
+		{"ContactPhoneLetters", func(c *channelbody.Company) { c.ContactPhone = "call 12345678" }, []fr{{"contact_phone", RuleFormat}}},
+		{"AddressTooLong", func(c *channelbody.Company) { c.RegisteredAddress = strings.Repeat("路", MaxAddressLen+1) }, []fr{{"registered_address", RuleLength}}},
+		{"ScopeTooLong", func(c *channelbody.Company) { c.BusinessScope = strings.Repeat("a", MaxTextLen+1) }, []fr{{"business_scope", RuleLength}}},
+		{"ScopeMultiline", func(c *channelbody.Company) { c.BusinessScope = "技术开发\r\n技术服务\n\t咨询" }, nil},
+		{"LicenseNumberMissing", func(c *channelbody.Company) { c.BusinessLicense.LicenseNumber = "" }, []fr{{"business_license.license_number", RuleRequired}}},
+		{"LicenseNumberTooLong", func(c *channelbody.Company) { c.BusinessLicense.LicenseNumber = strings.Repeat("1", MaxCodeLen+1) }, []fr{{"business_license.license_number", RuleLength}}},
+		{"LicensePhotoNotURL", func(c *channelbody.Company) { c.BusinessLicense.LicensePhoto = "license.jpg" }, []fr{{"business_license.license_photo", RuleURL}}},
+		{"IssueDateBad", func(c *channelbody.Company) { c.BusinessLicense.IssueDate = "2020-02-30" }, []fr{{"business_license.issue_date", RuleDate}}},
+		{"ExpiryDateBad", func(c *channelbody.Company) { c.BusinessLicense.ExpiryDate = "2050/12/31" }, []fr{{"business_license.expiry_date", RuleDate}}},
+		{"ExpiryBeforeIssue", func(c *channelbody.Company) { c.BusinessLicense.ExpiryDate = "2019-12-31" }, []fr{{"business_license.expiry_date", RuleOrder}}},
+		{"ExpiryEqualsIssue", func(c *channelbody.Company) { c.BusinessLicense.ExpiryDate = "2020-01-01" }, []fr{{"business_license.expiry_date", RuleOrder}}},
+		{"OnlyExpiryDate", func(c *channelbody.Company) { c.BusinessLicense.IssueDate = "" }, nil},
+		{"RegistrationCapitalNegative", func(c *channelbody.Company) { c.BusinessLicense.RegistrationCapital = num("-1") }, []fr{{"business_license.registration_capital", RuleNonNegative}}},
+		{"PaidInCapitalZero", func(c *channelbody.Company) { c.BusinessLicense.PaidInCapital = num("0") }, nil},
+		{"PaidInCapitalNotANumber", func(c *channelbody.Company) { c.BusinessLicense.PaidInCapital = num("1,000") }, []fr{{"business_license.paid_in_capital", RuleType}}},
+		{"AllErrorsAtOnce", func(c *channelbody.Company) {
 			c.CompanyName = ""
 			c.SocialCreditCode = "91110000MA00ABCD01"
 			c.ContactPhone = "x"
@@ -346,46 +346,46 @@ func TestCompanyNormalises(t *testing.T) {
 func TestTask(t *testing.T) {
 	t.Parallel()
 
-	runRecordCases(t, validTask, Task, []recordCase[channelapi.Task]{
-		{"Valid", func(k *channelapi.Task) {}, nil},
-		{"ValidWithoutOptionals", func(k *channelapi.Task) {
+	runRecordCases(t, validTask, Task, []recordCase[channelbody.Task]{
+		{"Valid", func(k *channelbody.Task) {}, nil},
+		{"ValidWithoutOptionals", func(k *channelbody.Task) {
 			k.WorkStartTime, k.WorkEndTime, k.Salary, k.Status = "", "", nil, ""
 		}, nil},
-		{"MissingID", func(k *channelapi.Task) { k.ChannelTaskID = "" }, []fr{{"channel_task_id", RuleRequired}}},
-		{"MissingCompanyID", func(k *channelapi.Task) { k.ChannelCompanyID = "" }, []fr{{"channel_company_id", RuleRequired}}},
-		{"CompanyIDWithSpace", func(k *channelapi.Task) { k.ChannelCompanyID = "C 1" }, []fr{{"channel_company_id", RuleFormat}}},
-		{"MissingName", func(k *channelapi.Task) { k.TaskName = "" }, []fr{{"task_name", RuleRequired}}},
-		{"MissingTaskType", func(k *channelapi.Task) { k.TaskType = " " }, []fr{{"task_type", RuleRequired}}},
-		{"TaskTypeUnknown", func(k *channelapi.Task) { k.TaskType = "seasonal" }, []fr{{"task_type", RuleEnum}}},
-		{"RecruitCountZero", func(k *channelapi.Task) { k.RecruitCount = 0 }, []fr{{"recruit_count", RulePositive}}},
-		{"RecruitCountNegative", func(k *channelapi.Task) { k.RecruitCount = -3 }, []fr{{"recruit_count", RulePositive}}},
-		{"MissingRecruitmentStart", func(k *channelapi.Task) { k.RecruitmentStartTime = "" }, []fr{{"recruitment_start_time", RuleRequired}}},
-		{"MissingRecruitmentEnd", func(k *channelapi.Task) { k.RecruitmentEndTime = "" }, []fr{{"recruitment_end_time", RuleRequired}}},
-		{"RecruitmentStartBad", func(k *channelapi.Task) { k.RecruitmentStartTime = "2024-01-20" }, []fr{{"recruitment_start_time", RuleTime}}},
-		{"RecruitmentEndBeforeStart", func(k *channelapi.Task) { k.RecruitmentEndTime = "2024-01-19T23:59:59Z" }, []fr{{"recruitment_end_time", RuleOrder}}},
-		{"RecruitmentEndEqualsStart", func(k *channelapi.Task) { k.RecruitmentEndTime = "2024-01-20T08:00:00+08:00" }, []fr{{"recruitment_end_time", RuleOrder}}},
-		{"RecruitmentOrderComparedInUTC", func(k *channelapi.Task) {
+		{"MissingID", func(k *channelbody.Task) { k.ChannelTaskID = "" }, []fr{{"channel_task_id", RuleRequired}}},
+		{"MissingCompanyID", func(k *channelbody.Task) { k.ChannelCompanyID = "" }, []fr{{"channel_company_id", RuleRequired}}},
+		{"CompanyIDWithSpace", func(k *channelbody.Task) { k.ChannelCompanyID = "C 1" }, []fr{{"channel_company_id", RuleFormat}}},
+		{"MissingName", func(k *channelbody.Task) { k.TaskName = "" }, []fr{{"task_name", RuleRequired}}},
+		{"MissingTaskType", func(k *channelbody.Task) { k.TaskType = " " }, []fr{{"task_type", RuleRequired}}},
+		{"TaskTypeUnknown", func(k *channelbody.Task) { k.TaskType = "seasonal" }, []fr{{"task_type", RuleEnum}}},
+		{"RecruitCountZero", func(k *channelbody.Task) { k.RecruitCount = 0 }, []fr{{"recruit_count", RulePositive}}},
+		{"RecruitCountNegative", func(k *channelbody.Task) { k.RecruitCount = -3 }, []fr{{"recruit_count", RulePositive}}},
+		{"MissingRecruitmentStart", func(k *channelbody.Task) { k.RecruitmentStartTime = "" }, []fr{{"recruitment_start_time", RuleRequired}}},
+		{"MissingRecruitmentEnd", func(k *channelbody.Task) { k.RecruitmentEndTime = "" }, []fr{{"recruitment_end_time", RuleRequired}}},
+		{"RecruitmentStartBad", func(k *channelbody.Task) { k.RecruitmentStartTime = "2024-01-20" }, []fr{{"recruitment_start_time", RuleTime}}},
+		{"RecruitmentEndBeforeStart", func(k *channelbody.Task) { k.RecruitmentEndTime = "2024-01-19T23:59:59Z" }, []fr{{"recruitment_end_time", RuleOrder}}},
+		{"RecruitmentEndEqualsStart", func(k *channelbody.Task) { k.RecruitmentEndTime = "2024-01-20T08:00:00+08:00" }, []fr{{"recruitment_end_time", RuleOrder}}},
+		{"RecruitmentOrderComparedInUTC", func(k *channelbody.Task) {
 			k.RecruitmentStartTime = "2024-01-20T09:00:00+08:00" // 01:00Z
 			k.RecruitmentEndTime = "2024-01-20T02:00:00Z"
 		}, nil},
-		{"WorkStartBad", func(k *channelapi.Task) { k.WorkStartTime = "soon" }, []fr{{"work_start_time", RuleTime}}},
-		{"WorkEndBeforeStart", func(k *channelapi.Task) { k.WorkEndTime = "2024-01-31T08:00:00Z" }, []fr{{"work_end_time", RuleOrder}}},
-		{"OnlyWorkEnd", func(k *channelapi.Task) { k.WorkStartTime = "" }, nil},
-		{"WageDescriptionTooLong", func(k *channelapi.Task) { k.WageDescription = strings.Repeat("a", MaxTextLen+1) }, []fr{{"wage_description", RuleLength}}},
-		{"RecruitmentDescriptionControl", func(k *channelapi.Task) { k.RecruitmentDescription = "a\x07b" }, []fr{{"recruitment_description", RuleControl}}},
-		{"WorkLocationTooLong", func(k *channelapi.Task) { k.WorkLocation = strings.Repeat("a", MaxAddressLen+1) }, []fr{{"work_location", RuleLength}}},
-		{"JobRequirementsInvalidUTF8", func(k *channelapi.Task) { k.JobRequirements = "\xc0\xaf" }, []fr{{"job_requirements", RuleUTF8}}},
-		{"SalaryTypeMissing", func(k *channelapi.Task) { k.Salary.SalaryType = "" }, []fr{{"salary.salary_type", RuleRequired}}},
-		{"SalaryTypeUnknown", func(k *channelapi.Task) { k.Salary.SalaryType = "年薪" }, []fr{{"salary.salary_type", RuleEnum}}},
-		{"SalaryAmountMissing", func(k *channelapi.Task) { k.Salary.Amount = nil }, []fr{{"salary.amount", RuleRequired}}},
-		{"SalaryAmountZero", func(k *channelapi.Task) { k.Salary.Amount = num("0") }, []fr{{"salary.amount", RulePositive}}},
-		{"SalaryAmountNegative", func(k *channelapi.Task) { k.Salary.Amount = num("-5000") }, []fr{{"salary.amount", RulePositive}}},
-		{"SalaryAmountThreeDecimals", func(k *channelapi.Task) { k.Salary.Amount = num("25.125") }, []fr{{"salary.amount", RulePrecision}}},
-		{"SalaryCurrencyLowercase", func(k *channelapi.Task) { k.Salary.Currency = "cny" }, []fr{{"salary.currency", RuleFormat}}},
-		{"SalaryCurrencyOmitted", func(k *channelapi.Task) { k.Salary.Currency = "" }, nil},
-		{"SalarySettlementFreeText", func(k *channelapi.Task) { k.Salary.SettlementType = "完工结" }, nil},
-		{"StatusUnknown", func(k *channelapi.Task) { k.Status = "paused" }, []fr{{"status", RuleEnum}}},
-		{"AllErrorsAtOnce", func(k *channelapi.Task) {
+		{"WorkStartBad", func(k *channelbody.Task) { k.WorkStartTime = "soon" }, []fr{{"work_start_time", RuleTime}}},
+		{"WorkEndBeforeStart", func(k *channelbody.Task) { k.WorkEndTime = "2024-01-31T08:00:00Z" }, []fr{{"work_end_time", RuleOrder}}},
+		{"OnlyWorkEnd", func(k *channelbody.Task) { k.WorkStartTime = "" }, nil},
+		{"WageDescriptionTooLong", func(k *channelbody.Task) { k.WageDescription = strings.Repeat("a", MaxTextLen+1) }, []fr{{"wage_description", RuleLength}}},
+		{"RecruitmentDescriptionControl", func(k *channelbody.Task) { k.RecruitmentDescription = "a\x07b" }, []fr{{"recruitment_description", RuleControl}}},
+		{"WorkLocationTooLong", func(k *channelbody.Task) { k.WorkLocation = strings.Repeat("a", MaxAddressLen+1) }, []fr{{"work_location", RuleLength}}},
+		{"JobRequirementsInvalidUTF8", func(k *channelbody.Task) { k.JobRequirements = "\xc0\xaf" }, []fr{{"job_requirements", RuleUTF8}}},
+		{"SalaryTypeMissing", func(k *channelbody.Task) { k.Salary.SalaryType = "" }, []fr{{"salary.salary_type", RuleRequired}}},
+		{"SalaryTypeUnknown", func(k *channelbody.Task) { k.Salary.SalaryType = "年薪" }, []fr{{"salary.salary_type", RuleEnum}}},
+		{"SalaryAmountMissing", func(k *channelbody.Task) { k.Salary.Amount = nil }, []fr{{"salary.amount", RuleRequired}}},
+		{"SalaryAmountZero", func(k *channelbody.Task) { k.Salary.Amount = num("0") }, []fr{{"salary.amount", RulePositive}}},
+		{"SalaryAmountNegative", func(k *channelbody.Task) { k.Salary.Amount = num("-5000") }, []fr{{"salary.amount", RulePositive}}},
+		{"SalaryAmountThreeDecimals", func(k *channelbody.Task) { k.Salary.Amount = num("25.125") }, []fr{{"salary.amount", RulePrecision}}},
+		{"SalaryCurrencyLowercase", func(k *channelbody.Task) { k.Salary.Currency = "cny" }, []fr{{"salary.currency", RuleFormat}}},
+		{"SalaryCurrencyOmitted", func(k *channelbody.Task) { k.Salary.Currency = "" }, nil},
+		{"SalarySettlementFreeText", func(k *channelbody.Task) { k.Salary.SettlementType = "完工结" }, nil},
+		{"StatusUnknown", func(k *channelbody.Task) { k.Status = "paused" }, []fr{{"status", RuleEnum}}},
+		{"AllErrorsAtOnce", func(k *channelbody.Task) {
 			k.TaskName = ""
 			k.TaskType = "seasonal"
 			k.RecruitCount = 0
@@ -433,25 +433,25 @@ func TestTaskNormalises(t *testing.T) {
 func TestApplication(t *testing.T) {
 	t.Parallel()
 
-	runRecordCases(t, validApplication, Application, []recordCase[channelapi.Application]{
-		{"Valid", func(a *channelapi.Application) {}, nil},
-		{"ValidMinimal", func(a *channelapi.Application) { a.ResumeURL, a.ApplicationChannel, a.Status = "", "", "" }, nil},
-		{"MissingID", func(a *channelapi.Application) { a.ChannelApplicationID = "" }, []fr{{"channel_application_id", RuleRequired}}},
-		{"MissingUserID", func(a *channelapi.Application) { a.ChannelUserID = "" }, []fr{{"channel_user_id", RuleRequired}}},
-		{"MissingTaskID", func(a *channelapi.Application) { a.ChannelTaskID = "" }, []fr{{"channel_task_id", RuleRequired}}},
-		{"TaskIDWithHash", func(a *channelapi.Application) { a.ChannelTaskID = "T#1" }, []fr{{"channel_task_id", RuleFormat}}},
-		{"MissingAppliedAt", func(a *channelapi.Application) { a.AppliedAt = "" }, []fr{{"applied_at", RuleRequired}}},
-		{"AppliedAtBad", func(a *channelapi.Application) { a.AppliedAt = "2024-01-18T14:30:00" }, []fr{{"applied_at", RuleTime}}},
-		{"ResumeURLNotHTTP", func(a *channelapi.Application) { a.ResumeURL = "file:///etc/passwd" }, []fr{{"resume_url", RuleURL}}},
-		{"ResumeURLTooLong", func(a *channelapi.Application) {
+	runRecordCases(t, validApplication, Application, []recordCase[channelbody.Application]{
+		{"Valid", func(a *channelbody.Application) {}, nil},
+		{"ValidMinimal", func(a *channelbody.Application) { a.ResumeURL, a.ApplicationChannel, a.Status = "", "", "" }, nil},
+		{"MissingID", func(a *channelbody.Application) { a.ChannelApplicationID = "" }, []fr{{"channel_application_id", RuleRequired}}},
+		{"MissingUserID", func(a *channelbody.Application) { a.ChannelUserID = "" }, []fr{{"channel_user_id", RuleRequired}}},
+		{"MissingTaskID", func(a *channelbody.Application) { a.ChannelTaskID = "" }, []fr{{"channel_task_id", RuleRequired}}},
+		{"TaskIDWithHash", func(a *channelbody.Application) { a.ChannelTaskID = "T#1" }, []fr{{"channel_task_id", RuleFormat}}},
+		{"MissingAppliedAt", func(a *channelbody.Application) { a.AppliedAt = "" }, []fr{{"applied_at", RuleRequired}}},
+		{"AppliedAtBad", func(a *channelbody.Application) { a.AppliedAt = "2024-01-18T14:30:00" }, []fr{{"applied_at", RuleTime}}},
+		{"ResumeURLNotHTTP", func(a *channelbody.Application) { a.ResumeURL = "file:///etc/passwd" }, []fr{{"resume_url", RuleURL}}},
+		{"ResumeURLTooLong", func(a *channelbody.Application) {
 			a.ResumeURL = "https://cdn.example.com/" + strings.Repeat("a", MaxURLLen)
 		}, []fr{{"resume_url", RuleLength}}},
-		{"ChannelTooLong", func(a *channelapi.Application) { a.ApplicationChannel = strings.Repeat("渠", MaxNameLen+1) }, []fr{{"application_channel", RuleLength}}},
-		{"StatusUnknown", func(a *channelapi.Application) { a.Status = "hired" }, []fr{{"status", RuleEnum}}},
-		{"StatusUppercase", func(a *channelapi.Application) { a.Status = "Pending" }, []fr{{"status", RuleEnum}}},
-		{"RemarkTooLong", func(a *channelapi.Application) { a.Remark = strings.Repeat("备", MaxTextLen+1) }, []fr{{"remark", RuleLength}}},
-		{"RemarkControl", func(a *channelapi.Application) { a.Remark = "ok\x0c" }, []fr{{"remark", RuleControl}}},
-		{"AllErrorsAtOnce", func(a *channelapi.Application) {
+		{"ChannelTooLong", func(a *channelbody.Application) { a.ApplicationChannel = strings.Repeat("渠", MaxNameLen+1) }, []fr{{"application_channel", RuleLength}}},
+		{"StatusUnknown", func(a *channelbody.Application) { a.Status = "hired" }, []fr{{"status", RuleEnum}}},
+		{"StatusUppercase", func(a *channelbody.Application) { a.Status = "Pending" }, []fr{{"status", RuleEnum}}},
+		{"RemarkTooLong", func(a *channelbody.Application) { a.Remark = strings.Repeat("备", MaxTextLen+1) }, []fr{{"remark", RuleLength}}},
+		{"RemarkControl", func(a *channelbody.Application) { a.Remark = "ok\x0c" }, []fr{{"remark", RuleControl}}},
+		{"AllErrorsAtOnce", func(a *channelbody.Application) {
 			a.ChannelUserID = ""
 			a.AppliedAt = "never"
 			a.ResumeURL = "resume.pdf"
@@ -481,42 +481,42 @@ func TestApplicationNormalises(t *testing.T) {
 func TestPayment(t *testing.T) {
 	t.Parallel()
 
-	runRecordCases(t, validPayment, Payment, []recordCase[channelapi.Payment]{
-		{"Valid", func(p *channelapi.Payment) {}, nil},
-		{"ValidUserPayment", func(p *channelapi.Payment) { p.PaymentType, p.ChannelApplicationID = "user", "" }, nil},
-		{"ValidApplicationPaymentWithoutUser", func(p *channelapi.Payment) { p.ChannelUserID = "" }, nil},
-		{"MissingID", func(p *channelapi.Payment) { p.ChannelPaymentID = "" }, []fr{{"channel_payment_id", RuleRequired}}},
-		{"MissingPaymentType", func(p *channelapi.Payment) { p.PaymentType = "" }, []fr{{"payment_type", RuleRequired}}},
-		{"PaymentTypeUnknown", func(p *channelapi.Payment) { p.PaymentType = "company" }, []fr{{"payment_type", RuleEnum}}},
-		{"UserPaymentWithoutUser", func(p *channelapi.Payment) { p.PaymentType, p.ChannelUserID = "user", "" }, []fr{{"channel_user_id", RuleReference}}},
-		{"ApplicationPaymentWithoutApplication", func(p *channelapi.Payment) { p.ChannelApplicationID = "" }, []fr{{"channel_application_id", RuleReference}}},
-		{"UserIDWithSlash", func(p *channelapi.Payment) { p.ChannelUserID = "U/1" }, []fr{{"channel_user_id", RuleFormat}}},
-		{"AmountMissing", func(p *channelapi.Payment) { p.Amount = "" }, []fr{{"amount", RuleRequired}}},
-		{"AmountZero", func(p *channelapi.Payment) { p.Amount = "0" }, []fr{{"amount", RulePositive}}},
-		{"AmountNegative", func(p *channelapi.Payment) { p.Amount = "-0.01" }, []fr{{"amount", RulePositive}}},
-		{"AmountThreeDecimals", func(p *channelapi.Payment) { p.Amount = "100.001" }, []fr{{"amount", RulePrecision}}},
-		{"AmountTooLarge", func(p *channelapi.Payment) { p.Amount = "1e12" }, []fr{{"amount", RuleRange}}},
-		{"AmountNotANumber", func(p *channelapi.Payment) { p.Amount = "5,000" }, []fr{{"amount", RuleType}}},
-		{"CurrencyBad", func(p *channelapi.Payment) { p.Currency = "RMB1" }, []fr{{"currency", RuleFormat}}},
-		{"MissingPaymentTime", func(p *channelapi.Payment) { p.PaymentTime = "" }, []fr{{"payment_time", RuleRequired}}},
-		{"PaymentTimeBad", func(p *channelapi.Payment) { p.PaymentTime = "2024-02-20" }, []fr{{"payment_time", RuleTime}}},
-		{"PaymentMethodFreeText", func(p *channelapi.Payment) { p.PaymentMethod = "数字人民币" }, nil},
-		{"BankNameTooLong", func(p *channelapi.Payment) { p.BankName = strings.Repeat("行", MaxNameLen+1) }, []fr{{"bank_name", RuleLength}}},
-		{"BankAccountTooLong", func(p *channelapi.Payment) { p.BankAccount = strings.Repeat("6", MaxCodeLen+1) }, []fr{{"bank_account", RuleLength}}},
-		{"TransactionNoControl", func(p *channelapi.Payment) { p.TransactionNo = "TX\r1" }, []fr{{"transaction_no", RuleControl}}},
-		{"PaymentBasisMissing", func(p *channelapi.Payment) { p.PaymentBasis = nil }, []fr{{"payment_basis", RuleRequired}}},
-		{"BasisTypeMissing", func(p *channelapi.Payment) { p.PaymentBasis.BasisType = "" }, []fr{{"payment_basis.basis_type", RuleRequired}}},
-		{"BasisTypeFreeText", func(p *channelapi.Payment) { p.PaymentBasis.BasisType = "件数" }, nil},
-		{"WorkHoursNegative", func(p *channelapi.Payment) { p.PaymentBasis.WorkHours = num("-8") }, []fr{{"payment_basis.work_hours", RuleNonNegative}}},
-		{"WorkHoursFractional", func(p *channelapi.Payment) { p.PaymentBasis.WorkHours = num("7.75") }, nil},
-		{"WorkDateStartBad", func(p *channelapi.Payment) { p.PaymentBasis.WorkDateStart = "2024-02-30" }, []fr{{"payment_basis.work_date_start", RuleDate}}},
-		{"WorkDateEndBeforeStart", func(p *channelapi.Payment) { p.PaymentBasis.WorkDateEnd = "2024-01-31" }, []fr{{"payment_basis.work_date_end", RuleOrder}}},
-		{"WorkDateEndEqualsStart", func(p *channelapi.Payment) { p.PaymentBasis.WorkDateEnd = "2024-02-01" }, nil},
-		{"DescriptionTooLong", func(p *channelapi.Payment) { p.PaymentBasis.Description = strings.Repeat("a", MaxTextLen+1) }, []fr{{"payment_basis.description", RuleLength}}},
-		{"SupportingDocNotURL", func(p *channelapi.Payment) { p.PaymentBasis.SupportingDocs = []string{"sheet.pdf"} }, []fr{{"payment_basis.supporting_docs[0]", RuleURL}}},
-		{"StatusUnknown", func(p *channelapi.Payment) { p.Status = "refunded" }, []fr{{"status", RuleEnum}}},
-		{"RemarkInvalidUTF8", func(p *channelapi.Payment) { p.Remark = "\xff" }, []fr{{"remark", RuleUTF8}}},
-		{"AllErrorsAtOnce", func(p *channelapi.Payment) {
+	runRecordCases(t, validPayment, Payment, []recordCase[channelbody.Payment]{
+		{"Valid", func(p *channelbody.Payment) {}, nil},
+		{"ValidUserPayment", func(p *channelbody.Payment) { p.PaymentType, p.ChannelApplicationID = "user", "" }, nil},
+		{"ValidApplicationPaymentWithoutUser", func(p *channelbody.Payment) { p.ChannelUserID = "" }, nil},
+		{"MissingID", func(p *channelbody.Payment) { p.ChannelPaymentID = "" }, []fr{{"channel_payment_id", RuleRequired}}},
+		{"MissingPaymentType", func(p *channelbody.Payment) { p.PaymentType = "" }, []fr{{"payment_type", RuleRequired}}},
+		{"PaymentTypeUnknown", func(p *channelbody.Payment) { p.PaymentType = "company" }, []fr{{"payment_type", RuleEnum}}},
+		{"UserPaymentWithoutUser", func(p *channelbody.Payment) { p.PaymentType, p.ChannelUserID = "user", "" }, []fr{{"channel_user_id", RuleReference}}},
+		{"ApplicationPaymentWithoutApplication", func(p *channelbody.Payment) { p.ChannelApplicationID = "" }, []fr{{"channel_application_id", RuleReference}}},
+		{"UserIDWithSlash", func(p *channelbody.Payment) { p.ChannelUserID = "U/1" }, []fr{{"channel_user_id", RuleFormat}}},
+		{"AmountMissing", func(p *channelbody.Payment) { p.Amount = "" }, []fr{{"amount", RuleRequired}}},
+		{"AmountZero", func(p *channelbody.Payment) { p.Amount = "0" }, []fr{{"amount", RulePositive}}},
+		{"AmountNegative", func(p *channelbody.Payment) { p.Amount = "-0.01" }, []fr{{"amount", RulePositive}}},
+		{"AmountThreeDecimals", func(p *channelbody.Payment) { p.Amount = "100.001" }, []fr{{"amount", RulePrecision}}},
+		{"AmountTooLarge", func(p *channelbody.Payment) { p.Amount = "1e12" }, []fr{{"amount", RuleRange}}},
+		{"AmountNotANumber", func(p *channelbody.Payment) { p.Amount = "5,000" }, []fr{{"amount", RuleType}}},
+		{"CurrencyBad", func(p *channelbody.Payment) { p.Currency = "RMB1" }, []fr{{"currency", RuleFormat}}},
+		{"MissingPaymentTime", func(p *channelbody.Payment) { p.PaymentTime = "" }, []fr{{"payment_time", RuleRequired}}},
+		{"PaymentTimeBad", func(p *channelbody.Payment) { p.PaymentTime = "2024-02-20" }, []fr{{"payment_time", RuleTime}}},
+		{"PaymentMethodFreeText", func(p *channelbody.Payment) { p.PaymentMethod = "数字人民币" }, nil},
+		{"BankNameTooLong", func(p *channelbody.Payment) { p.BankName = strings.Repeat("行", MaxNameLen+1) }, []fr{{"bank_name", RuleLength}}},
+		{"BankAccountTooLong", func(p *channelbody.Payment) { p.BankAccount = strings.Repeat("6", MaxCodeLen+1) }, []fr{{"bank_account", RuleLength}}},
+		{"TransactionNoControl", func(p *channelbody.Payment) { p.TransactionNo = "TX\r1" }, []fr{{"transaction_no", RuleControl}}},
+		{"PaymentBasisMissing", func(p *channelbody.Payment) { p.PaymentBasis = nil }, []fr{{"payment_basis", RuleRequired}}},
+		{"BasisTypeMissing", func(p *channelbody.Payment) { p.PaymentBasis.BasisType = "" }, []fr{{"payment_basis.basis_type", RuleRequired}}},
+		{"BasisTypeFreeText", func(p *channelbody.Payment) { p.PaymentBasis.BasisType = "件数" }, nil},
+		{"WorkHoursNegative", func(p *channelbody.Payment) { p.PaymentBasis.WorkHours = num("-8") }, []fr{{"payment_basis.work_hours", RuleNonNegative}}},
+		{"WorkHoursFractional", func(p *channelbody.Payment) { p.PaymentBasis.WorkHours = num("7.75") }, nil},
+		{"WorkDateStartBad", func(p *channelbody.Payment) { p.PaymentBasis.WorkDateStart = "2024-02-30" }, []fr{{"payment_basis.work_date_start", RuleDate}}},
+		{"WorkDateEndBeforeStart", func(p *channelbody.Payment) { p.PaymentBasis.WorkDateEnd = "2024-01-31" }, []fr{{"payment_basis.work_date_end", RuleOrder}}},
+		{"WorkDateEndEqualsStart", func(p *channelbody.Payment) { p.PaymentBasis.WorkDateEnd = "2024-02-01" }, nil},
+		{"DescriptionTooLong", func(p *channelbody.Payment) { p.PaymentBasis.Description = strings.Repeat("a", MaxTextLen+1) }, []fr{{"payment_basis.description", RuleLength}}},
+		{"SupportingDocNotURL", func(p *channelbody.Payment) { p.PaymentBasis.SupportingDocs = []string{"sheet.pdf"} }, []fr{{"payment_basis.supporting_docs[0]", RuleURL}}},
+		{"StatusUnknown", func(p *channelbody.Payment) { p.Status = "refunded" }, []fr{{"status", RuleEnum}}},
+		{"RemarkInvalidUTF8", func(p *channelbody.Payment) { p.Remark = "\xff" }, []fr{{"remark", RuleUTF8}}},
+		{"AllErrorsAtOnce", func(p *channelbody.Payment) {
 			p.PaymentType = "user"
 			p.ChannelUserID = ""
 			p.Amount = "0"

@@ -21,7 +21,7 @@ import (
 	"github.com/riverqueue/river"
 	"golang.org/x/time/rate"
 
-	"github.com/chansync/chansync/internal/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/channelpush"
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database"

@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"net/http/httptest"
 
-	"github.com/chansync/chansync/internal/channelapi"
-	"github.com/chansync/chansync/internal/channelsim"
+	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
 )
 
-// ExampleClient_CreateCompany creates a company on a simulated channel and
+// ExampleClient_Create creates a company on a simulated channel and
 // reads it back.
-func ExampleClient_CreateCompany() {
+func ExampleClient_Create() {
 	sim := channelsim.New(channelsim.Config{AppKey: "channel_001", Secret: "your_secret_key"})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
@@ -24,7 +27,7 @@ func ExampleClient_CreateCompany() {
 		return
 	}
 	ctx := context.Background()
-	created, err := client.CreateCompany(ctx, channelapi.Company{
+	created, err := client.Create(ctx, record.Company, channelbody.Company{
 		ChannelCompanyID: "C20240101001",
 		CompanyName:      "某某科技有限公司",
 		SocialCreditCode: "91350100M000100Y43",
@@ -35,7 +38,7 @@ func ExampleClient_CreateCompany() {
 	}
 	fmt.Println("created with a channel id:", created.ChannelRef != "")
 
-	_, err = client.GetCompany(ctx, "C-UNKNOWN")
+	_, err = client.Get(ctx, record.Company, "C-UNKNOWN")
 	fmt.Println("unknown company:", err != nil)
 	// Output:
 	// created with a channel id: true

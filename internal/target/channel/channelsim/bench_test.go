@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/chansync/chansync/internal/channelsim"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
 )
 
 // userBody renders a valid user body with the given id.

@@ -16,11 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/chansync/chansync/internal/channelapi"
 	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 )
 
 func TestMain(m *testing.M) {
@@ -195,7 +197,7 @@ func TestCreateDecodesTheChannelsID(t *testing.T) {
 		_ = json.NewDecoder(r.Body).Decode(&gotBody)
 		writeEnv(w, 200, 0, "success", map[string]any{"task_id": 30001, "channel_task_id": "T1", "created_at": "2024-01-15T10:30:00Z"})
 	}
-	c, err := b.client.CreateTask(context.Background(), channelapi.Task{ChannelTaskID: "T1", TaskName: "x"})
+	c, err := b.client.Create(context.Background(), record.Task, channelbody.Task{ChannelTaskID: "T1", TaskName: "x"})
 	require.NoError(t, err)
 	require.Equal(t, channelapi.ID("30001"), c.ChannelRef, "a numeric id decodes too")
 	require.Equal(t, "/api/v1/tasks", gotPath)
@@ -249,7 +251,7 @@ func TestErrorShapes(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.fake.answer = func(w http.ResponseWriter, _ *http.Request) { tt.answer(w) }
-			_, err := b.client.Create(context.Background(), record.User, channelapi.User{ChannelUserID: "U1"})
+			_, err := b.client.Create(context.Background(), record.User, channelbody.User{ChannelUserID: "U1"})
 			require.Error(t, err)
 			var ce *channelapi.Error
 			require.ErrorAs(t, err, &ce)
@@ -272,7 +274,7 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 		w.Header().Set("Retry-After", when)
 		w.WriteHeader(429)
 	}
-	_, err := b.client.Create(context.Background(), record.User, channelapi.User{})
+	_, err := b.client.Create(context.Background(), record.User, channelbody.User{})
 	var ce *channelapi.Error
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, 30*time.Second, ce.RetryAfter)
@@ -288,7 +290,7 @@ func TestNetworkErrorsAreTransient(t *testing.T) {
 			require.NoError(t, err)
 			_ = conn.Close()
 		}
-		_, err := b.client.Create(context.Background(), record.User, channelapi.User{})
+		_, err := b.client.Create(context.Background(), record.User, channelbody.User{})
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 		var ce *channelapi.Error
 		require.ErrorAs(t, err, &ce)
@@ -302,7 +304,7 @@ func TestNetworkErrorsAreTransient(t *testing.T) {
 		require.NoError(t, ln.Close())
 		c, err := channelapi.New(channelapi.Config{BaseURL: "http://" + addr + "/api/v1", AppKey: "a", Secret: testSecret})
 		require.NoError(t, err)
-		_, err = c.Create(context.Background(), record.User, channelapi.User{})
+		_, err = c.Create(context.Background(), record.User, channelbody.User{})
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 		require.NotContains(t, err.Error(), testSecret)
 	})
@@ -319,7 +321,7 @@ func TestNetworkErrorsAreTransient(t *testing.T) {
 		hc.Timeout = 200 * time.Millisecond
 		c, err := channelapi.New(channelapi.Config{BaseURL: b.srv.URL + "/api/v1", AppKey: testAppKey, Secret: testSecret, HTTPClient: hc})
 		require.NoError(t, err)
-		_, err = c.Create(context.Background(), record.User, channelapi.User{})
+		_, err = c.Create(context.Background(), record.User, channelbody.User{})
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 	})
 }
@@ -338,7 +340,7 @@ func TestGetNotFound(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.fake.answer = func(w http.ResponseWriter, _ *http.Request) { tt.answer(w) }
-			_, err := b.client.GetUser(context.Background(), "U1")
+			_, err := b.client.Get(context.Background(), record.User, "U1")
 			require.ErrorIs(t, err, channelapi.ErrNotFound)
 		})
 	}
@@ -349,7 +351,7 @@ func TestGetNotFound(t *testing.T) {
 			require.Equal(t, "/api/v1/users/U%201", r.URL.EscapedPath(), "ids are path-escaped")
 			writeEnv(w, 200, 0, "success", map[string]any{"user_id": "10001", "channel_user_id": "U 1", "name": "张三"})
 		}
-		rec, err := b.client.GetUser(context.Background(), "U 1")
+		rec, err := b.client.Get(context.Background(), record.User, "U 1")
 		require.NoError(t, err)
 		require.Equal(t, channelapi.ID("10001"), rec.ChannelRef)
 		require.Contains(t, string(rec.Raw), "张三")
@@ -358,7 +360,7 @@ func TestGetNotFound(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		b.fake.answer = func(w http.ResponseWriter, _ *http.Request) { writeEnv(w, 200, 5001, "oops", nil) }
-		_, err := b.client.GetUser(context.Background(), "U1")
+		_, err := b.client.Get(context.Background(), record.User, "U1")
 		require.NotErrorIs(t, err, channelapi.ErrNotFound)
 	})
 }
@@ -376,7 +378,7 @@ func TestTokens(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := b.client.Create(ctx, record.User, channelapi.User{})
+				_, err := b.client.Create(ctx, record.User, channelbody.User{})
 				require.NoError(t, err)
 			}()
 		}
@@ -400,10 +402,10 @@ func TestTokens(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		b.fake.ttl = 600
-		_, err := b.client.Create(ctx, record.User, channelapi.User{})
+		_, err := b.client.Create(ctx, record.User, channelbody.User{})
 		require.NoError(t, err)
 		b.advance(590 * time.Second) // within the margin (min(60s, 120s))
-		_, err = b.client.Create(ctx, record.User, channelapi.User{})
+		_, err = b.client.Create(ctx, record.User, channelbody.User{})
 		require.NoError(t, err)
 		require.EqualValues(t, 1, b.fake.tokens.Load())
 		require.EqualValues(t, 1, b.fake.refreshes.Load(), "renewed with the refresh token")
@@ -413,10 +415,10 @@ func TestTokens(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		b.fake.refreshAnswer = func(w http.ResponseWriter, _ *http.Request) { writeEnv(w, 200, 1003, "refresh token revoked", nil) }
-		_, err := b.client.Create(ctx, record.User, channelapi.User{})
+		_, err := b.client.Create(ctx, record.User, channelbody.User{})
 		require.NoError(t, err)
 		b.advance(2 * time.Hour)
-		_, err = b.client.Create(ctx, record.User, channelapi.User{})
+		_, err = b.client.Create(ctx, record.User, channelbody.User{})
 		require.NoError(t, err)
 		require.EqualValues(t, 1, b.fake.refreshes.Load())
 		require.EqualValues(t, 2, b.fake.tokens.Load())
@@ -430,10 +432,10 @@ func TestTokens(t *testing.T) {
 			calls.Add(1)
 			writeEnv(w, 200, 0, "success", map[string]any{"user_id": "1"})
 		}
-		_, err := b.client.Create(ctx, record.User, channelapi.User{})
+		_, err := b.client.Create(ctx, record.User, channelbody.User{})
 		require.NoError(t, err)
 		b.fake.revoke() // the token dies before its time
-		_, err = b.client.Create(ctx, record.User, channelapi.User{})
+		_, err = b.client.Create(ctx, record.User, channelbody.User{})
 		require.NoError(t, err)
 		require.EqualValues(t, 2, calls.Load(), "the rejected call is repeated once after the refresh")
 		require.EqualValues(t, 1, b.fake.refreshes.Load())
@@ -447,7 +449,7 @@ func TestTokens(t *testing.T) {
 			calls.Add(1)
 			writeEnv(w, 200, 1003, "token invalid", nil)
 		}
-		_, err := b.client.Create(ctx, record.User, channelapi.User{})
+		_, err := b.client.Create(ctx, record.User, channelbody.User{})
 		require.True(t, channelapi.IsCode(err, channelapi.CodeTokenInvalid))
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 		require.EqualValues(t, 2, calls.Load(), "exactly one repeat")
@@ -475,7 +477,7 @@ func TestTokens(t *testing.T) {
 		c, err := channelapi.New(channelapi.Config{BaseURL: b.srv.URL + "/api/v1", AppKey: testAppKey, Secret: "wrong-" + testSecret, HTTPClient: b.srv.Client()})
 		require.NoError(t, err)
 		for range 5 {
-			_, err = c.Create(ctx, record.User, channelapi.User{})
+			_, err = c.Create(ctx, record.User, channelbody.User{})
 			require.Equal(t, channelapi.ClassAuth, channelapi.ClassOf(err))
 			require.NotContains(t, err.Error(), "wrong-"+testSecret)
 		}
@@ -536,10 +538,10 @@ func TestNoSecretsInLogs(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	_, err := b.client.Create(ctx, record.User, channelapi.User{ChannelUserID: "U1"})
+	_, err := b.client.Create(ctx, record.User, channelbody.User{ChannelUserID: "U1"})
 	require.NoError(t, err)
 	b.fake.revoke()
-	_, _ = b.client.Create(ctx, record.User, channelapi.User{ChannelUserID: "U1"})
+	_, _ = b.client.Create(ctx, record.User, channelbody.User{ChannelUserID: "U1"})
 	logs := b.logs.String()
 	require.Contains(t, logs, "channel request")
 	require.NotContains(t, logs, testSecret)

@@ -7,7 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 
-	"github.com/chansync/chansync/internal/channelsim"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
 )
 
 // post sends a JSON body and returns the answer's status line and body.
