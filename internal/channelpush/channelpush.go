@@ -12,9 +12,10 @@ import (
 
 	"github.com/sony/gobreaker/v2"
 
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
 )
 
 // BreakerConfig tunes the circuit breaker shared by every push of a
@@ -75,7 +76,7 @@ var _ syncer.Pusher = (*Pusher)(nil)
 // Create POSTs body and returns the channel's own id.
 func (p *Pusher) Create(ctx context.Context, kind record.Kind, body json.RawMessage) (string, error) {
 	return p.breaker.Execute(func() (string, error) {
-		c, err := p.client.Create(ctx, kind, body)
+		c, err := p.client.Create(ctx, channelbody.Resource(kind), body)
 		return string(c.ChannelRef), err
 	})
 }
@@ -83,7 +84,7 @@ func (p *Pusher) Create(ctx context.Context, kind record.Kind, body json.RawMess
 // Update PUTs body to the record named id and returns the channel's own id.
 func (p *Pusher) Update(ctx context.Context, kind record.Kind, id string, body json.RawMessage) (string, error) {
 	return p.breaker.Execute(func() (string, error) {
-		c, err := p.client.Update(ctx, kind, id, body)
+		c, err := p.client.Update(ctx, channelbody.Resource(kind), id, body)
 		return string(c.ChannelRef), err
 	})
 }
@@ -92,7 +93,7 @@ func (p *Pusher) Update(ctx context.Context, kind record.Kind, id string, body j
 func (p *Pusher) Exists(ctx context.Context, kind record.Kind, id string) (string, bool, error) {
 	found := true
 	ref, err := p.breaker.Execute(func() (string, error) {
-		rec, err := p.client.Get(ctx, kind, id)
+		rec, err := p.client.Get(ctx, channelbody.Resource(kind), id)
 		if errors.Is(err, channelapi.ErrNotFound) {
 			found = false
 			return "", nil

@@ -21,9 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
 	"golang.org/x/time/rate"
-
-	"github.com/chansync/chansync/internal/record"
 )
 
 // maxAnswer caps how much of an answer is read.
@@ -180,7 +179,7 @@ func (c *Client) authCall(ctx context.Context, path string, body any) (TokenStat
 
 // Create POSTs body to the kind's collection (e.g. POST /users) and returns
 // the channel's answer. body may be a typed struct or json.RawMessage.
-func (c *Client) Create(ctx context.Context, kind record.Kind, body any) (Created, error) {
+func (c *Client) Create(ctx context.Context, kind channelbody.Resource, body any) (Created, error) {
 	data, err := c.do(ctx, http.MethodPost, "/"+kind.Plural(), nil, body, true)
 	if err != nil {
 		return Created{}, err
@@ -189,7 +188,7 @@ func (c *Client) Create(ctx context.Context, kind record.Kind, body any) (Create
 }
 
 // Update PUTs body to the record named id (e.g. PUT /users/:id).
-func (c *Client) Update(ctx context.Context, kind record.Kind, id string, body any) (Created, error) {
+func (c *Client) Update(ctx context.Context, kind channelbody.Resource, id string, body any) (Created, error) {
 	data, err := c.do(ctx, http.MethodPut, "/"+kind.Plural()+"/"+id, nil, body, true)
 	if err != nil {
 		return Created{}, err
@@ -207,7 +206,7 @@ type Record struct {
 
 // Get reads the record named id (e.g. GET /users/:id). A record the
 // channel does not hold is an error matching ErrNotFound.
-func (c *Client) Get(ctx context.Context, kind record.Kind, id string) (Record, error) {
+func (c *Client) Get(ctx context.Context, kind channelbody.Resource, id string) (Record, error) {
 	data, err := c.do(ctx, http.MethodGet, "/"+kind.Plural()+"/"+id, nil, nil, true)
 	if err != nil {
 		var e *Error
@@ -219,7 +218,7 @@ func (c *Client) Get(ctx context.Context, kind record.Kind, id string) (Record, 
 	return Record{ChannelRef: decodeCreated(kind, data).ChannelRef, Raw: data}, nil
 }
 
-func decodeCreated(kind record.Kind, data json.RawMessage) Created {
+func decodeCreated(kind channelbody.Resource, data json.RawMessage) Created {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(data, &m) != nil {
 		return Created{}
@@ -235,30 +234,30 @@ func decodeCreated(kind record.Kind, data json.RawMessage) Created {
 }
 
 // listFilters are the filters each list endpoint defines.
-var listFilters = map[record.Kind][]string{
-	record.Task:        {"channel_company_id", "status"},
-	record.Application: {"channel_user_id", "channel_task_id", "status", "start_date", "end_date"},
-	record.Payment:     {"channel_user_id", "channel_application_id", "payment_type", "status", "start_date", "end_date"},
+var listFilters = map[channelbody.Resource][]string{
+	channelbody.Tasks:        {"channel_company_id", "status"},
+	channelbody.Applications: {"channel_user_id", "channel_task_id", "status", "start_date", "end_date"},
+	channelbody.Payments:     {"channel_user_id", "channel_application_id", "payment_type", "status", "start_date", "end_date"},
 }
 
 // ListTasks reads a page of tasks (filters: channel_company_id, status).
 func (c *Client) ListTasks(ctx context.Context, p ListParams) (Page, error) {
-	return c.list(ctx, record.Task, p)
+	return c.list(ctx, channelbody.Tasks, p)
 }
 
 // ListApplications reads a page of applications (filters: channel_user_id,
 // channel_task_id, status, start_date, end_date).
 func (c *Client) ListApplications(ctx context.Context, p ListParams) (Page, error) {
-	return c.list(ctx, record.Application, p)
+	return c.list(ctx, channelbody.Applications, p)
 }
 
 // ListPayments reads a page of payments (filters: channel_user_id,
 // channel_application_id, payment_type, status, start_date, end_date).
 func (c *Client) ListPayments(ctx context.Context, p ListParams) (Page, error) {
-	return c.list(ctx, record.Payment, p)
+	return c.list(ctx, channelbody.Payments, p)
 }
 
-func (c *Client) list(ctx context.Context, kind record.Kind, p ListParams) (Page, error) {
+func (c *Client) list(ctx context.Context, kind channelbody.Resource, p ListParams) (Page, error) {
 	given := map[string]string{
 		"channel_company_id":     p.ChannelCompanyID,
 		"channel_user_id":        p.ChannelUserID,

@@ -21,7 +21,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/target/channel/channelapi"
 )
 
@@ -197,7 +196,7 @@ func TestCreateDecodesTheChannelsID(t *testing.T) {
 		_ = json.NewDecoder(r.Body).Decode(&gotBody)
 		writeEnv(w, 200, 0, "success", map[string]any{"task_id": 30001, "channel_task_id": "T1", "created_at": "2024-01-15T10:30:00Z"})
 	}
-	c, err := b.client.Create(context.Background(), record.Task, channelbody.Task{ChannelTaskID: "T1", TaskName: "x"})
+	c, err := b.client.Create(context.Background(), channelbody.Tasks, channelbody.Task{ChannelTaskID: "T1", TaskName: "x"})
 	require.NoError(t, err)
 	require.Equal(t, channelapi.ID("30001"), c.ChannelRef, "a numeric id decodes too")
 	require.Equal(t, "/api/v1/tasks", gotPath)
@@ -251,7 +250,7 @@ func TestErrorShapes(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.fake.answer = func(w http.ResponseWriter, _ *http.Request) { tt.answer(w) }
-			_, err := b.client.Create(context.Background(), record.User, channelbody.User{ChannelUserID: "U1"})
+			_, err := b.client.Create(context.Background(), channelbody.Users, channelbody.User{ChannelUserID: "U1"})
 			require.Error(t, err)
 			var ce *channelapi.Error
 			require.ErrorAs(t, err, &ce)
@@ -274,7 +273,7 @@ func TestRetryAfterHTTPDate(t *testing.T) {
 		w.Header().Set("Retry-After", when)
 		w.WriteHeader(429)
 	}
-	_, err := b.client.Create(context.Background(), record.User, channelbody.User{})
+	_, err := b.client.Create(context.Background(), channelbody.Users, channelbody.User{})
 	var ce *channelapi.Error
 	require.ErrorAs(t, err, &ce)
 	require.Equal(t, 30*time.Second, ce.RetryAfter)
@@ -290,7 +289,7 @@ func TestNetworkErrorsAreTransient(t *testing.T) {
 			require.NoError(t, err)
 			_ = conn.Close()
 		}
-		_, err := b.client.Create(context.Background(), record.User, channelbody.User{})
+		_, err := b.client.Create(context.Background(), channelbody.Users, channelbody.User{})
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 		var ce *channelapi.Error
 		require.ErrorAs(t, err, &ce)
@@ -304,7 +303,7 @@ func TestNetworkErrorsAreTransient(t *testing.T) {
 		require.NoError(t, ln.Close())
 		c, err := channelapi.New(channelapi.Config{BaseURL: "http://" + addr + "/api/v1", AppKey: "a", Secret: testSecret})
 		require.NoError(t, err)
-		_, err = c.Create(context.Background(), record.User, channelbody.User{})
+		_, err = c.Create(context.Background(), channelbody.Users, channelbody.User{})
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 		require.NotContains(t, err.Error(), testSecret)
 	})
@@ -321,7 +320,7 @@ func TestNetworkErrorsAreTransient(t *testing.T) {
 		hc.Timeout = 200 * time.Millisecond
 		c, err := channelapi.New(channelapi.Config{BaseURL: b.srv.URL + "/api/v1", AppKey: testAppKey, Secret: testSecret, HTTPClient: hc})
 		require.NoError(t, err)
-		_, err = c.Create(context.Background(), record.User, channelbody.User{})
+		_, err = c.Create(context.Background(), channelbody.Users, channelbody.User{})
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 	})
 }
@@ -340,7 +339,7 @@ func TestGetNotFound(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			b.fake.answer = func(w http.ResponseWriter, _ *http.Request) { tt.answer(w) }
-			_, err := b.client.Get(context.Background(), record.User, "U1")
+			_, err := b.client.Get(context.Background(), channelbody.Users, "U1")
 			require.ErrorIs(t, err, channelapi.ErrNotFound)
 		})
 	}
@@ -351,7 +350,7 @@ func TestGetNotFound(t *testing.T) {
 			require.Equal(t, "/api/v1/users/U%201", r.URL.EscapedPath(), "ids are path-escaped")
 			writeEnv(w, 200, 0, "success", map[string]any{"user_id": "10001", "channel_user_id": "U 1", "name": "张三"})
 		}
-		rec, err := b.client.Get(context.Background(), record.User, "U 1")
+		rec, err := b.client.Get(context.Background(), channelbody.Users, "U 1")
 		require.NoError(t, err)
 		require.Equal(t, channelapi.ID("10001"), rec.ChannelRef)
 		require.Contains(t, string(rec.Raw), "张三")
@@ -360,7 +359,7 @@ func TestGetNotFound(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		b.fake.answer = func(w http.ResponseWriter, _ *http.Request) { writeEnv(w, 200, 5001, "oops", nil) }
-		_, err := b.client.Get(context.Background(), record.User, "U1")
+		_, err := b.client.Get(context.Background(), channelbody.Users, "U1")
 		require.NotErrorIs(t, err, channelapi.ErrNotFound)
 	})
 }
@@ -378,7 +377,7 @@ func TestTokens(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := b.client.Create(ctx, record.User, channelbody.User{})
+				_, err := b.client.Create(ctx, channelbody.Users, channelbody.User{})
 				require.NoError(t, err)
 			}()
 		}
@@ -402,10 +401,10 @@ func TestTokens(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		b.fake.ttl = 600
-		_, err := b.client.Create(ctx, record.User, channelbody.User{})
+		_, err := b.client.Create(ctx, channelbody.Users, channelbody.User{})
 		require.NoError(t, err)
 		b.advance(590 * time.Second) // within the margin (min(60s, 120s))
-		_, err = b.client.Create(ctx, record.User, channelbody.User{})
+		_, err = b.client.Create(ctx, channelbody.Users, channelbody.User{})
 		require.NoError(t, err)
 		require.EqualValues(t, 1, b.fake.tokens.Load())
 		require.EqualValues(t, 1, b.fake.refreshes.Load(), "renewed with the refresh token")
@@ -415,10 +414,10 @@ func TestTokens(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		b.fake.refreshAnswer = func(w http.ResponseWriter, _ *http.Request) { writeEnv(w, 200, 1003, "refresh token revoked", nil) }
-		_, err := b.client.Create(ctx, record.User, channelbody.User{})
+		_, err := b.client.Create(ctx, channelbody.Users, channelbody.User{})
 		require.NoError(t, err)
 		b.advance(2 * time.Hour)
-		_, err = b.client.Create(ctx, record.User, channelbody.User{})
+		_, err = b.client.Create(ctx, channelbody.Users, channelbody.User{})
 		require.NoError(t, err)
 		require.EqualValues(t, 1, b.fake.refreshes.Load())
 		require.EqualValues(t, 2, b.fake.tokens.Load())
@@ -432,10 +431,10 @@ func TestTokens(t *testing.T) {
 			calls.Add(1)
 			writeEnv(w, 200, 0, "success", map[string]any{"user_id": "1"})
 		}
-		_, err := b.client.Create(ctx, record.User, channelbody.User{})
+		_, err := b.client.Create(ctx, channelbody.Users, channelbody.User{})
 		require.NoError(t, err)
 		b.fake.revoke() // the token dies before its time
-		_, err = b.client.Create(ctx, record.User, channelbody.User{})
+		_, err = b.client.Create(ctx, channelbody.Users, channelbody.User{})
 		require.NoError(t, err)
 		require.EqualValues(t, 2, calls.Load(), "the rejected call is repeated once after the refresh")
 		require.EqualValues(t, 1, b.fake.refreshes.Load())
@@ -449,7 +448,7 @@ func TestTokens(t *testing.T) {
 			calls.Add(1)
 			writeEnv(w, 200, 1003, "token invalid", nil)
 		}
-		_, err := b.client.Create(ctx, record.User, channelbody.User{})
+		_, err := b.client.Create(ctx, channelbody.Users, channelbody.User{})
 		require.True(t, channelapi.IsCode(err, channelapi.CodeTokenInvalid))
 		require.Equal(t, channelapi.ClassTransient, channelapi.ClassOf(err))
 		require.EqualValues(t, 2, calls.Load(), "exactly one repeat")
@@ -477,7 +476,7 @@ func TestTokens(t *testing.T) {
 		c, err := channelapi.New(channelapi.Config{BaseURL: b.srv.URL + "/api/v1", AppKey: testAppKey, Secret: "wrong-" + testSecret, HTTPClient: b.srv.Client()})
 		require.NoError(t, err)
 		for range 5 {
-			_, err = c.Create(ctx, record.User, channelbody.User{})
+			_, err = c.Create(ctx, channelbody.Users, channelbody.User{})
 			require.Equal(t, channelapi.ClassAuth, channelapi.ClassOf(err))
 			require.NotContains(t, err.Error(), "wrong-"+testSecret)
 		}
@@ -538,10 +537,10 @@ func TestNoSecretsInLogs(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	_, err := b.client.Create(ctx, record.User, channelbody.User{ChannelUserID: "U1"})
+	_, err := b.client.Create(ctx, channelbody.Users, channelbody.User{ChannelUserID: "U1"})
 	require.NoError(t, err)
 	b.fake.revoke()
-	_, _ = b.client.Create(ctx, record.User, channelbody.User{ChannelUserID: "U1"})
+	_, _ = b.client.Create(ctx, channelbody.Users, channelbody.User{ChannelUserID: "U1"})
 	logs := b.logs.String()
 	require.Contains(t, logs, "channel request")
 	require.NotContains(t, logs, testSecret)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 
-	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/target/channel/channelbody"
 
 	"github.com/chansync/chansync/internal/target/channel/channelapi"
@@ -27,7 +26,7 @@ func ExampleClient_Create() {
 		return
 	}
 	ctx := context.Background()
-	created, err := client.Create(ctx, record.Company, channelbody.Company{
+	created, err := client.Create(ctx, channelbody.Companies, channelbody.Company{
 		ChannelCompanyID: "C20240101001",
 		CompanyName:      "某某科技有限公司",
 		SocialCreditCode: "91350100M000100Y43",
@@ -38,7 +37,7 @@ func ExampleClient_Create() {
 	}
 	fmt.Println("created with a channel id:", created.ChannelRef != "")
 
-	_, err = client.Get(ctx, record.Company, "C-UNKNOWN")
+	_, err = client.Get(ctx, channelbody.Companies, "C-UNKNOWN")
 	fmt.Println("unknown company:", err != nil)
 	// Output:
 	// created with a channel id: true

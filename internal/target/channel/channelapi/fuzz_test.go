@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
 	"github.com/stretchr/testify/require"
-
-	"github.com/chansync/chansync/internal/record"
 )
 
 // The fuzz targets feed the client's decoding arbitrary answers through a
@@ -179,11 +178,11 @@ func FuzzResponse(f *testing.F) {
 		isList := false
 		switch ((op % 4) + 4) % 4 {
 		case 0:
-			_, err = c.Create(ctx, record.User, json.RawMessage(`{"channel_user_id":"U1"}`))
+			_, err = c.Create(ctx, channelbody.Users, json.RawMessage(`{"channel_user_id":"U1"}`))
 		case 1:
-			_, err = c.Update(ctx, record.Task, "T1", json.RawMessage(`{"channel_task_id":"T1"}`))
+			_, err = c.Update(ctx, channelbody.Tasks, "T1", json.RawMessage(`{"channel_task_id":"T1"}`))
 		case 2:
-			_, err = c.Get(ctx, record.Payment, "P1")
+			_, err = c.Get(ctx, channelbody.Payments, "P1")
 		case 3:
 			isList = true
 			_, err = c.ListTasks(ctx, ListParams{Status: "open"})

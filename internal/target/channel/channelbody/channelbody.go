@@ -121,3 +121,37 @@ type PaymentBasis struct {
 	Description    string       `json:"description,omitempty"`
 	SupportingDocs []string     `json:"supporting_docs,omitempty"`
 }
+
+// Resource is one of the channel's five resources, named in the singular
+// ("user"); its plural is its path ("/users").
+type Resource string
+
+// The channel's resources.
+const (
+	Users        Resource = "user"
+	Companies    Resource = "company"
+	Tasks        Resource = "task"
+	Applications Resource = "application"
+	Payments     Resource = "payment"
+)
+
+// Resources lists every resource in dependency order: a resource appears
+// after every resource it may reference.
+var Resources = []Resource{Companies, Users, Tasks, Applications, Payments}
+
+// Plural returns the resource's plural, which is also its path on the
+// channel (users, companies, tasks, applications, payments).
+func (r Resource) Plural() string {
+	if r == Companies {
+		return "companies"
+	}
+	return string(r) + "s"
+}
+
+// IDField returns the field that holds our id for the resource, such as
+// channel_user_id.
+func (r Resource) IDField() string { return "channel_" + string(r) + "_id" }
+
+// ChannelIDField returns the field in which the channel answers with its
+// own id for the resource, such as user_id.
+func (r Resource) ChannelIDField() string { return string(r) + "_id" }
