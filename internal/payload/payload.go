@@ -50,7 +50,7 @@ func (b *Built) Reason() string {
 	if b.Valid() {
 		return ""
 	}
-	return validate.NewRecordError(b.Ref, b.Errs).Error()
+	return validate.NewRecordError(b.Ref.Kind.Plural()+"/"+b.Ref.ID, b.Errs).Error()
 }
 
 // finish validates nothing itself: it encodes and hashes a valid body.

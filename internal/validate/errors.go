@@ -50,8 +50,6 @@ package validate
 import (
 	"errors"
 	"strings"
-
-	"github.com/chansync/chansync/internal/record"
 )
 
 // The rule words of a FieldError. They are stable: callers may switch on
@@ -215,24 +213,26 @@ func (e *Errors) Check(field string, err error) bool {
 }
 
 // RecordError is the invalidity of one record: the record and every
-// problem found in it. Its text prefixes the record's channel path, e.g.
+// problem found in it. Its text prefixes the record's path, e.g.
 // "users/U1001: id_card: check digit mismatch".
 type RecordError struct {
-	Ref    record.Ref
+	// Record names the record as "plural/id", such as "users/U1001".
+	Record string
 	Errors Errors
 }
 
-// NewRecordError returns a *RecordError for ref, or nil when errs is empty.
-func NewRecordError(ref record.Ref, errs Errors) error {
+// NewRecordError returns a *RecordError for the record named "plural/id",
+// or nil when errs is empty.
+func NewRecordError(record string, errs Errors) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return &RecordError{Ref: ref, Errors: errs}
+	return &RecordError{Record: record, Errors: errs}
 }
 
-// Error renders "kinds/id: field: detail; field: detail".
+// Error renders "plural/id: field: detail; field: detail".
 func (e *RecordError) Error() string {
-	return e.Ref.Kind.Plural() + "/" + e.Ref.ID + ": " + e.Errors.Error()
+	return e.Record + ": " + e.Errors.Error()
 }
 
 // Unwrap returns the record's Errors.

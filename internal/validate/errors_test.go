@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/chansync/chansync/internal/record"
 )
 
 func TestFieldErrorError(t *testing.T) {
@@ -88,10 +86,10 @@ func TestRecordError(t *testing.T) {
 	t.Run("PrefixesKindPluralAndID", func(t *testing.T) {
 		t.Parallel()
 		errs := Errors{{Field: "id_card", Rule: RuleChecksum, Detail: "check digit mismatch"}}
-		err := NewRecordError(record.Ref{Kind: record.User, ID: "U1001"}, errs)
+		err := NewRecordError("users/U1001", errs)
 		require.EqualError(t, err, "users/U1001: id_card: check digit mismatch")
 
-		err = NewRecordError(record.Ref{Kind: record.Company, ID: "C1"}, Errors{
+		err = NewRecordError("companies/C1", Errors{
 			{Field: "social_credit_code", Rule: RuleChecksum, Detail: "check character mismatch"},
 			{Field: "contact_phone", Rule: RuleLength, Detail: "must be 5 to 20 characters, got 3"},
 		})
@@ -100,10 +98,10 @@ func TestRecordError(t *testing.T) {
 
 	t.Run("UnwrapsToFieldErrors", func(t *testing.T) {
 		t.Parallel()
-		err := fmt.Errorf("job: %w", NewRecordError(record.Ref{Kind: record.Payment, ID: "P1"}, Errors{{Field: "amount", Rule: RulePositive, Detail: "must be greater than 0"}}))
+		err := fmt.Errorf("job: %w", NewRecordError("payments/P1", Errors{{Field: "amount", Rule: RulePositive, Detail: "must be greater than 0"}}))
 		var re *RecordError
 		require.ErrorAs(t, err, &re)
-		require.Equal(t, record.Payment, re.Ref.Kind)
+		require.Equal(t, "payments/P1", re.Record)
 		var fe *FieldError
 		require.ErrorAs(t, err, &fe)
 		require.Equal(t, RulePositive, fe.Rule)
@@ -111,7 +109,7 @@ func TestRecordError(t *testing.T) {
 
 	t.Run("NilWhenValid", func(t *testing.T) {
 		t.Parallel()
-		err := NewRecordError(record.Ref{Kind: record.Task, ID: "T1"}, nil)
+		err := NewRecordError("tasks/T1", nil)
 		require.NoError(t, err)
 	})
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/chansync/chansync/internal/target/channel/channelbody"
 
-	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/validate"
 )
 
@@ -37,7 +36,7 @@ func ExampleTask() {
 	for _, e := range errs {
 		fmt.Printf("%s [%s]\n", e.Field, e.Rule)
 	}
-	fmt.Println(validate.NewRecordError(record.Ref{Kind: record.Task, ID: task.ChannelTaskID}, errs))
+	fmt.Println(validate.NewRecordError("tasks/"+task.ChannelTaskID, errs))
 
 	// Output:
 	// true short_term monthly 5000.5
