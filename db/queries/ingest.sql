@@ -7,15 +7,16 @@
 -- name: IngestUpsertUsers :many
 -- IngestUpsertUsers inserts or replaces the users in records (a JSON
 -- array of request bodies) and returns their ids and whether each was new.
-INSERT INTO users (channel_user_id, name, id_card, phone, live_certification)
-SELECT r.channel_user_id, r.name, r.id_card, r.phone, r.live_certification
+INSERT INTO users (channel_user_id, name, id_card, phone, live_certification, active)
+SELECT r.channel_user_id, r.name, r.id_card, r.phone, r.live_certification, coalesce(r.active, true)
 FROM jsonb_populate_recordset(NULL::users, @records::jsonb) r
 ORDER BY r.channel_user_id
 ON CONFLICT (channel_user_id) DO UPDATE SET
     name = excluded.name,
     id_card = excluded.id_card,
     phone = excluded.phone,
-    live_certification = excluded.live_certification
+    live_certification = excluded.live_certification,
+    active = excluded.active
 RETURNING channel_user_id::text AS id, (xmax = 0)::boolean AS created;
 
 -- name: IngestUpsertCompanies :many
@@ -112,6 +113,20 @@ ON CONFLICT (channel_payment_id) DO UPDATE SET
     status = excluded.status,
     remark = excluded.remark
 RETURNING channel_payment_id::text AS id, (xmax = 0)::boolean AS created;
+
+-- name: IngestUpsertGrants :many
+-- IngestUpsertGrants inserts or replaces the points grants in records (a
+-- JSON array of request bodies) and returns their ids and whether each was
+-- new.
+INSERT INTO points_grants (external_order_id, channel_user_id, amount_cents, reason)
+SELECT r.external_order_id, r.channel_user_id, r.amount_cents, r.reason
+FROM jsonb_populate_recordset(NULL::points_grants, @records::jsonb) r
+ORDER BY r.external_order_id
+ON CONFLICT (external_order_id) DO UPDATE SET
+    channel_user_id = excluded.channel_user_id,
+    amount_cents = excluded.amount_cents,
+    reason = excluded.reason
+RETURNING external_order_id::text AS id, (xmax = 0)::boolean AS created;
 
 -- name: IngestDropOutbox :execrows
 -- IngestDropOutbox deletes the outbox entries of the named records. The

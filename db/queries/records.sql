@@ -44,3 +44,41 @@ SELECT channel_application_id::text FROM applications WHERE channel_application_
 
 -- name: ExistingPaymentIDs :many
 SELECT channel_payment_id::text FROM payments WHERE channel_payment_id = ANY(@ids::text[]);
+
+-- name: GrantsByID :many
+SELECT * FROM points_grants WHERE external_order_id = ANY(@ids::text[]);
+
+-- name: GrantsPage :many
+SELECT * FROM points_grants WHERE external_order_id > @after::text ORDER BY external_order_id LIMIT @page_size;
+
+-- name: ExistingGrantIDs :many
+SELECT external_order_id::text FROM points_grants WHERE external_order_id = ANY(@ids::text[]);
+
+-- name: MembershipRows :many
+-- MembershipRows returns, for each named user, one row per application
+-- (none: one row with NULLs) with the company of its task: what a user's
+-- group memberships are derived from.
+SELECT u.channel_user_id::text AS user_id, u.created_at AS user_created_at,
+    a.status AS application_status, t.channel_company_id AS company_id,
+    a.updated_at AS application_updated_at, t.updated_at AS task_updated_at
+FROM users u
+LEFT JOIN applications a ON a.channel_user_id = u.channel_user_id
+LEFT JOIN tasks t ON t.channel_task_id = a.channel_task_id
+WHERE u.channel_user_id = ANY(@ids::text[])
+ORDER BY u.channel_user_id;
+
+-- name: UserIDsPage :many
+SELECT channel_user_id::text FROM users WHERE channel_user_id > @after::text ORDER BY channel_user_id LIMIT @page_size;
+
+-- name: UsersOfApplications :many
+-- UsersOfApplications returns the users of the named applications.
+SELECT DISTINCT channel_user_id::text FROM applications WHERE channel_application_id = ANY(@ids::text[]);
+
+-- name: UsersOfTasks :many
+-- UsersOfTasks returns the users with an application to one of the named
+-- tasks.
+SELECT DISTINCT channel_user_id::text FROM applications WHERE channel_task_id = ANY(@ids::text[]);
+
+-- name: UsersOfGrants :many
+-- UsersOfGrants returns the users of the named grants.
+SELECT DISTINCT channel_user_id::text FROM points_grants WHERE external_order_id = ANY(@ids::text[]);

@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
-	"github.com/chansync/chansync/internal/payload"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
 	"github.com/chansync/chansync/internal/validate"
 )
 
@@ -45,52 +45,49 @@ func (s *Set) Len() int {
 	return len(s.Companies) + len(s.Users) + len(s.Tasks) + len(s.Applications) + len(s.Payments)
 }
 
-// Refs returns a ref for every record of the set.
-func (s *Set) Refs() []record.Ref {
-	var out []record.Ref
+// IDs returns the ids of the set's records by source ("company", "user",
+// "task", "application", "payment").
+func (s *Set) IDs() map[string][]string {
+	out := map[string][]string{}
 	for _, r := range s.Companies {
-		out = append(out, record.Ref{Kind: record.Company, ID: r.ChannelCompanyID})
+		out["company"] = append(out["company"], r.ChannelCompanyID)
 	}
 	for _, r := range s.Users {
-		out = append(out, record.Ref{Kind: record.User, ID: r.ChannelUserID})
+		out["user"] = append(out["user"], r.ChannelUserID)
 	}
 	for _, r := range s.Tasks {
-		out = append(out, record.Ref{Kind: record.Task, ID: r.ChannelTaskID})
+		out["task"] = append(out["task"], r.ChannelTaskID)
 	}
 	for _, r := range s.Applications {
-		out = append(out, record.Ref{Kind: record.Application, ID: r.ChannelApplicationID})
+		out["application"] = append(out["application"], r.ChannelApplicationID)
 	}
 	for _, r := range s.Payments {
-		out = append(out, record.Ref{Kind: record.Payment, ID: r.ChannelPaymentID})
+		out["payment"] = append(out["payment"], r.ChannelPaymentID)
 	}
 	return out
 }
 
-// Built returns the request bodies of the set's records of kind k, built
-// (and validated) as a push builds them, in the set's order.
-func (s *Set) Built(k record.Kind) []*payload.Built {
-	var out []*payload.Built
-	switch k {
-	case record.Company:
-		for _, r := range s.Companies {
-			out = append(out, payload.Company(r))
-		}
-	case record.User:
-		for _, r := range s.Users {
-			out = append(out, payload.User(r))
-		}
-	case record.Task:
-		for _, r := range s.Tasks {
-			out = append(out, payload.Task(r))
-		}
-	case record.Application:
-		for _, r := range s.Applications {
-			out = append(out, payload.Application(r))
-		}
-	case record.Payment:
-		for _, r := range s.Payments {
-			out = append(out, payload.Payment(r))
-		}
+// Built returns the channel's request bodies of the set's records of the
+// channel kind named kind, built (and validated) as a push builds them, in
+// the set's order.
+func (s *Set) Built(kind string) []*target.Built {
+	builders := map[string]func() []*target.Built{
+		"company":     func() []*target.Built { return build(s.Companies, channel.Company) },
+		"user":        func() []*target.Built { return build(s.Users, channel.User) },
+		"task":        func() []*target.Built { return build(s.Tasks, channel.Task) },
+		"application": func() []*target.Built { return build(s.Applications, channel.Application) },
+		"payment":     func() []*target.Built { return build(s.Payments, channel.Payment) },
+	}
+	if f, ok := builders[kind]; ok {
+		return f()
+	}
+	return nil
+}
+
+func build[R any](rows []R, f func(R) *target.Built) []*target.Built {
+	out := make([]*target.Built, len(rows))
+	for i, r := range rows {
+		out[i] = f(r)
 	}
 	return out
 }
@@ -307,11 +304,7 @@ func (s *Set) load(ctx context.Context, pool *pgxpool.Pool, quiet bool) error {
 		}
 	}
 	if quiet {
-		byKind := map[string][]string{}
-		for _, r := range s.Refs() {
-			byKind[string(r.Kind)] = append(byKind[string(r.Kind)], r.ID)
-		}
-		for k, ids := range byKind {
+		for k, ids := range s.IDs() {
 			if _, err := tx.Exec(ctx, `DELETE FROM sync_outbox WHERE kind = $1 AND record_id = ANY($2)`, k, ids); err != nil {
 				return fmt.Errorf("clear outbox: %w", err)
 			}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/chansync/chansync/internal/syncstatus"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -19,52 +20,47 @@ var (
 
 const recordOutcome = `-- name: RecordOutcome :batchexec
 UPDATE sync_state SET
-    status = CASE $1::text
-        WHEN 'accepted' THEN 'synced'
-        WHEN 'unchanged' THEN 'synced'
-        WHEN 'failed' THEN 'retrying'
-        WHEN 'dead' THEN 'dead'
-        WHEN 'blocked' THEN 'blocked'
-        WHEN 'waiting' THEN 'pending'
-        ELSE status END,
-    accepted_hash = CASE WHEN $1 = 'accepted' THEN $2::bytea ELSE accepted_hash END,
-    channel_ref = CASE WHEN $1 = 'accepted' AND $3::text <> '' THEN $3 ELSE channel_ref END,
-    accepted_at = CASE WHEN $1 = 'accepted' THEN now() ELSE accepted_at END,
-    source_updated_at = CASE WHEN $1 = 'missing' THEN source_updated_at ELSE $4::timestamptz END,
+    status = $1,
+    accepted_hash = CASE WHEN $2::text = 'accepted' THEN $3::bytea ELSE accepted_hash END,
+    remote_ref = CASE WHEN $4::text <> '' THEN $4 ELSE remote_ref END,
+    accepted_at = CASE WHEN $2 = 'accepted' THEN now() ELSE accepted_at END,
+    accepted_payload = CASE WHEN $2 = 'accepted' THEN $5::jsonb ELSE accepted_payload END,
+    source_updated_at = CASE WHEN $2 = 'missing' THEN source_updated_at ELSE $6::timestamptz END,
+    unsettled_until = CASE WHEN $2 = 'missing' THEN unsettled_until ELSE $7::timestamptz END,
     attempts = CASE
-        WHEN $1 IN ('accepted', 'unchanged') THEN 0
-        WHEN $1 IN ('failed', 'dead') THEN attempts + 1
+        WHEN $2 IN ('accepted', 'unchanged') THEN 0
+        WHEN $8::boolean THEN attempts + 1
         ELSE attempts END,
     last_error = CASE
-        WHEN $1 IN ('accepted', 'unchanged') THEN NULL
-        WHEN $1 = 'missing' THEN last_error
-        ELSE NULLIF($5::text, '') END,
+        WHEN $2 IN ('accepted', 'unchanged') THEN NULL
+        WHEN $2 = 'missing' THEN last_error
+        ELSE NULLIF($9::text, '') END,
     first_failed_at = CASE
-        WHEN $1 IN ('accepted', 'unchanged') THEN NULL
-        WHEN $1 IN ('failed', 'dead', 'blocked') THEN coalesce(first_failed_at, now())
+        WHEN $2 IN ('accepted', 'unchanged') THEN NULL
+        WHEN $10::boolean THEN coalesce(first_failed_at, now())
         ELSE first_failed_at END,
-    last_failed_at = CASE
-        WHEN $1 IN ('failed', 'dead', 'blocked') THEN now()
-        ELSE last_failed_at END,
+    last_failed_at = CASE WHEN $10::boolean THEN now() ELSE last_failed_at END,
     blocked_on_kind = CASE
-        WHEN $1 IN ('blocked', 'waiting') THEN NULLIF($6::text, '')
-        WHEN $1 = 'missing' THEN blocked_on_kind
+        WHEN $2 IN ('blocked', 'waiting') THEN NULLIF($11::text, '')
+        WHEN $2 = 'missing' THEN blocked_on_kind
         ELSE NULL END,
     blocked_on_id = CASE
-        WHEN $1 IN ('blocked', 'waiting') THEN NULLIF($7::text, '')
-        WHEN $1 = 'missing' THEN blocked_on_id
+        WHEN $2 IN ('blocked', 'waiting') THEN NULLIF($12::text, '')
+        WHEN $2 = 'missing' THEN blocked_on_id
         ELSE NULL END,
     -- The payload is kept for operators only while it is not accepted: an
     -- accepted one is the row's own payload (accepted_hash proves it), and
     -- writing it for every record was most of a bulk run's WAL.
     last_payload = CASE
-        WHEN $1 IN ('accepted', 'unchanged') THEN NULL
-        WHEN $8::jsonb IS NOT NULL THEN $8::jsonb
+        WHEN $2 IN ('accepted', 'unchanged') THEN NULL
+        WHEN $13::jsonb IS NOT NULL THEN $13::jsonb
         ELSE last_payload END,
-    last_verb = CASE WHEN $1 = 'accepted' THEN NULLIF($9::text, '') ELSE last_verb END,
-    lease_until = NULL,
+    last_verb = CASE WHEN $2 = 'accepted' THEN NULLIF($14::text, '') ELSE last_verb END,
+    -- A record the push will look at again in this run keeps its lease.
+    lease_until = CASE WHEN $15::boolean THEN lease_until ELSE NULL END,
+    lease_holder = CASE WHEN $15::boolean THEN lease_holder ELSE NULL END,
     updated_at = now()
-WHERE kind = $10 AND record_id = $11
+WHERE target = $16 AND kind = $17 AND record_id = $18
 `
 
 type RecordOutcomeBatchResults struct {
@@ -74,39 +70,52 @@ type RecordOutcomeBatchResults struct {
 }
 
 type RecordOutcomeParams struct {
-	Outcome         string     `json:"outcome"`
-	Hash            []byte     `json:"hash"`
-	ChannelRef      string     `json:"channel_ref"`
-	SourceUpdatedAt *time.Time `json:"source_updated_at"`
-	Error           string     `json:"error"`
-	BlockedOnKind   string     `json:"blocked_on_kind"`
-	BlockedOnID     string     `json:"blocked_on_id"`
-	Payload         []byte     `json:"payload"`
-	Verb            string     `json:"verb"`
-	Kind            string     `json:"kind"`
-	RecordID        string     `json:"record_id"`
+	Status          syncstatus.Status `json:"status"`
+	Outcome         string            `json:"outcome"`
+	Hash            []byte            `json:"hash"`
+	RemoteRef       string            `json:"remote_ref"`
+	AcceptedPayload []byte            `json:"accepted_payload"`
+	SourceUpdatedAt *time.Time        `json:"source_updated_at"`
+	UnsettledUntil  *time.Time        `json:"unsettled_until"`
+	CountsAttempt   bool              `json:"counts_attempt"`
+	Error           string            `json:"error"`
+	Failure         bool              `json:"failure"`
+	BlockedOnKind   string            `json:"blocked_on_kind"`
+	BlockedOnID     string            `json:"blocked_on_id"`
+	Payload         []byte            `json:"payload"`
+	Verb            string            `json:"verb"`
+	KeepLease       bool              `json:"keep_lease"`
+	Target          string            `json:"target"`
+	Kind            string            `json:"kind"`
+	RecordID        string            `json:"record_id"`
 }
 
 // RecordOutcome writes the outcome of one push of one record and releases
-// its lease. outcome is one of accepted, unchanged, failed, dead, blocked,
-// waiting, missing. It is sent as a batch, one statement per record, each
-// naming the whole primary key: a lookup the planner cannot get wrong. (A
-// single UPDATE joined to unnested arrays was planned, while the table was
-// growing and its statistics lagged, as a scan of every state row of the
-// kind, which made a first bulk run slower the larger it was.)
+// its lease. status is the status the outcome moves the record to
+// (internal/syncstatus); outcome is one of accepted, unchanged, failed,
+// dead, blocked, waiting, missing. It is sent as a batch, one statement per
+// record, each naming the whole primary key: a lookup the planner cannot
+// get wrong.
 func (q *Queries) RecordOutcome(ctx context.Context, arg []RecordOutcomeParams) *RecordOutcomeBatchResults {
 	batch := &pgx.Batch{}
 	for _, a := range arg {
 		vals := []interface{}{
+			a.Status,
 			a.Outcome,
 			a.Hash,
-			a.ChannelRef,
+			a.RemoteRef,
+			a.AcceptedPayload,
 			a.SourceUpdatedAt,
+			a.UnsettledUntil,
+			a.CountsAttempt,
 			a.Error,
+			a.Failure,
 			a.BlockedOnKind,
 			a.BlockedOnID,
 			a.Payload,
 			a.Verb,
+			a.KeepLease,
+			a.Target,
 			a.Kind,
 			a.RecordID,
 		}

@@ -120,6 +120,46 @@ func (q *Queries) IngestUpsertCompanies(ctx context.Context, records []byte) ([]
 	return items, nil
 }
 
+const ingestUpsertGrants = `-- name: IngestUpsertGrants :many
+INSERT INTO points_grants (external_order_id, channel_user_id, amount_cents, reason)
+SELECT r.external_order_id, r.channel_user_id, r.amount_cents, r.reason
+FROM jsonb_populate_recordset(NULL::points_grants, $1::jsonb) r
+ORDER BY r.external_order_id
+ON CONFLICT (external_order_id) DO UPDATE SET
+    channel_user_id = excluded.channel_user_id,
+    amount_cents = excluded.amount_cents,
+    reason = excluded.reason
+RETURNING external_order_id::text AS id, (xmax = 0)::boolean AS created
+`
+
+type IngestUpsertGrantsRow struct {
+	ID      string `json:"id"`
+	Created bool   `json:"created"`
+}
+
+// IngestUpsertGrants inserts or replaces the points grants in records (a
+// JSON array of request bodies) and returns their ids and whether each was
+// new.
+func (q *Queries) IngestUpsertGrants(ctx context.Context, records []byte) ([]IngestUpsertGrantsRow, error) {
+	rows, err := q.db.Query(ctx, ingestUpsertGrants, records)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []IngestUpsertGrantsRow
+	for rows.Next() {
+		var i IngestUpsertGrantsRow
+		if err := rows.Scan(&i.ID, &i.Created); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const ingestUpsertPayments = `-- name: IngestUpsertPayments :many
 INSERT INTO payments (channel_payment_id, payment_type, channel_user_id, channel_application_id,
     amount, currency, payment_time, payment_method, payment_channel, bank_name, bank_account,
@@ -230,15 +270,16 @@ func (q *Queries) IngestUpsertTasks(ctx context.Context, records []byte) ([]Inge
 
 const ingestUpsertUsers = `-- name: IngestUpsertUsers :many
 
-INSERT INTO users (channel_user_id, name, id_card, phone, live_certification)
-SELECT r.channel_user_id, r.name, r.id_card, r.phone, r.live_certification
+INSERT INTO users (channel_user_id, name, id_card, phone, live_certification, active)
+SELECT r.channel_user_id, r.name, r.id_card, r.phone, r.live_certification, coalesce(r.active, true)
 FROM jsonb_populate_recordset(NULL::users, $1::jsonb) r
 ORDER BY r.channel_user_id
 ON CONFLICT (channel_user_id) DO UPDATE SET
     name = excluded.name,
     id_card = excluded.id_card,
     phone = excluded.phone,
-    live_certification = excluded.live_certification
+    live_certification = excluded.live_certification,
+    active = excluded.active
 RETURNING channel_user_id::text AS id, (xmax = 0)::boolean AS created
 `
 

@@ -8,6 +8,8 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"time"
+
+	"github.com/chansync/chansync/internal/syncstatus"
 )
 
 type RiverJobState string
@@ -56,6 +58,19 @@ func (ns NullRiverJobState) Value() (driver.Value, error) {
 		return nil, nil
 	}
 	return string(ns.RiverJobState), nil
+}
+
+type ApihubProject struct {
+	ShortCode     string     `json:"short_code"`
+	Name          string     `json:"name"`
+	Industry      *string    `json:"industry"`
+	Icon          *string    `json:"icon"`
+	Tags          []string   `json:"tags"`
+	FirstSeenAt   time.Time  `json:"first_seen_at"`
+	LastSeenAt    time.Time  `json:"last_seen_at"`
+	UnpublishedAt *time.Time `json:"unpublished_at"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 type Application struct {
@@ -128,6 +143,27 @@ type Payment struct {
 	UpdatedAt            time.Time `json:"updated_at"`
 }
 
+type PointsGrant struct {
+	ExternalOrderID string    `json:"external_order_id"`
+	ChannelUserID   string    `json:"channel_user_id"`
+	AmountCents     int64     `json:"amount_cents"`
+	Reason          *string   `json:"reason"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+type ProjectsMirrorRun struct {
+	ID          int64      `json:"id"`
+	Trigger     string     `json:"trigger"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  *time.Time `json:"finished_at"`
+	Published   int32      `json:"published"`
+	Added       int32      `json:"added"`
+	Unpublished int32      `json:"unpublished"`
+	Republished int32      `json:"republished"`
+	Error       *string    `json:"error"`
+}
+
 type ReplayLog struct {
 	ID        int64     `json:"id"`
 	Actor     string    `json:"actor"`
@@ -158,6 +194,7 @@ type SyncAttempt struct {
 	Outcome   string    `json:"outcome"`
 	Error     *string   `json:"error"`
 	CreatedAt time.Time `json:"created_at"`
+	Target    string    `json:"target"`
 }
 
 type SyncOutbox struct {
@@ -169,23 +206,37 @@ type SyncOutbox struct {
 }
 
 type SyncState struct {
-	Kind            string     `json:"kind"`
-	RecordID        string     `json:"record_id"`
-	Status          string     `json:"status"`
-	AcceptedHash    []byte     `json:"accepted_hash"`
-	ChannelRef      *string    `json:"channel_ref"`
-	AcceptedAt      *time.Time `json:"accepted_at"`
-	SourceUpdatedAt *time.Time `json:"source_updated_at"`
-	Attempts        int32      `json:"attempts"`
-	LastError       *string    `json:"last_error"`
-	FirstFailedAt   *time.Time `json:"first_failed_at"`
-	LastFailedAt    *time.Time `json:"last_failed_at"`
-	BlockedOnKind   *string    `json:"blocked_on_kind"`
-	BlockedOnID     *string    `json:"blocked_on_id"`
-	LastPayload     []byte     `json:"last_payload"`
-	LeaseUntil      *time.Time `json:"lease_until"`
-	UpdatedAt       time.Time  `json:"updated_at"`
-	LastVerb        *string    `json:"last_verb"`
+	Kind            string            `json:"kind"`
+	RecordID        string            `json:"record_id"`
+	Status          syncstatus.Status `json:"status"`
+	AcceptedHash    []byte            `json:"accepted_hash"`
+	RemoteRef       *string           `json:"remote_ref"`
+	AcceptedAt      *time.Time        `json:"accepted_at"`
+	SourceUpdatedAt *time.Time        `json:"source_updated_at"`
+	Attempts        int32             `json:"attempts"`
+	LastError       *string           `json:"last_error"`
+	FirstFailedAt   *time.Time        `json:"first_failed_at"`
+	LastFailedAt    *time.Time        `json:"last_failed_at"`
+	BlockedOnKind   *string           `json:"blocked_on_kind"`
+	BlockedOnID     *string           `json:"blocked_on_id"`
+	LastPayload     []byte            `json:"last_payload"`
+	LeaseUntil      *time.Time        `json:"lease_until"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+	LastVerb        *string           `json:"last_verb"`
+	Target          string            `json:"target"`
+	UnsettledUntil  *time.Time        `json:"unsettled_until"`
+	AcceptedPayload []byte            `json:"accepted_payload"`
+	LeaseHolder     *string           `json:"lease_holder"`
+}
+
+type TargetHold struct {
+	Target      string    `json:"target"`
+	Reason      string    `json:"reason"`
+	Detail      *string   `json:"detail"`
+	Since       time.Time `json:"since"`
+	NextProbeAt time.Time `json:"next_probe_at"`
+	Probes      int32     `json:"probes"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 type Task struct {
@@ -216,4 +267,5 @@ type User struct {
 	LiveCertification []byte    `json:"live_certification"`
 	CreatedAt         time.Time `json:"created_at"`
 	UpdatedAt         time.Time `json:"updated_at"`
+	Active            bool      `json:"active"`
 }

@@ -7,6 +7,7 @@ package dbsqlc
 
 import (
 	"context"
+	"time"
 )
 
 const applicationsByID = `-- name: ApplicationsByID :many
@@ -209,6 +210,30 @@ func (q *Queries) ExistingCompanyIDs(ctx context.Context, ids []string) ([]strin
 	return items, nil
 }
 
+const existingGrantIDs = `-- name: ExistingGrantIDs :many
+SELECT external_order_id::text FROM points_grants WHERE external_order_id = ANY($1::text[])
+`
+
+func (q *Queries) ExistingGrantIDs(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, existingGrantIDs, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var external_order_id string
+		if err := rows.Scan(&external_order_id); err != nil {
+			return nil, err
+		}
+		items = append(items, external_order_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const existingPaymentIDs = `-- name: ExistingPaymentIDs :many
 SELECT channel_payment_id::text FROM payments WHERE channel_payment_id = ANY($1::text[])
 `
@@ -274,6 +299,123 @@ func (q *Queries) ExistingUserIDs(ctx context.Context, ids []string) ([]string, 
 			return nil, err
 		}
 		items = append(items, channel_user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const grantsByID = `-- name: GrantsByID :many
+SELECT external_order_id, channel_user_id, amount_cents, reason, created_at, updated_at FROM points_grants WHERE external_order_id = ANY($1::text[])
+`
+
+func (q *Queries) GrantsByID(ctx context.Context, ids []string) ([]PointsGrant, error) {
+	rows, err := q.db.Query(ctx, grantsByID, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PointsGrant
+	for rows.Next() {
+		var i PointsGrant
+		if err := rows.Scan(
+			&i.ExternalOrderID,
+			&i.ChannelUserID,
+			&i.AmountCents,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const grantsPage = `-- name: GrantsPage :many
+SELECT external_order_id, channel_user_id, amount_cents, reason, created_at, updated_at FROM points_grants WHERE external_order_id > $1::text ORDER BY external_order_id LIMIT $2
+`
+
+type GrantsPageParams struct {
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
+}
+
+func (q *Queries) GrantsPage(ctx context.Context, arg GrantsPageParams) ([]PointsGrant, error) {
+	rows, err := q.db.Query(ctx, grantsPage, arg.After, arg.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PointsGrant
+	for rows.Next() {
+		var i PointsGrant
+		if err := rows.Scan(
+			&i.ExternalOrderID,
+			&i.ChannelUserID,
+			&i.AmountCents,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const membershipRows = `-- name: MembershipRows :many
+SELECT u.channel_user_id::text AS user_id, u.created_at AS user_created_at,
+    a.status AS application_status, t.channel_company_id AS company_id,
+    a.updated_at AS application_updated_at, t.updated_at AS task_updated_at
+FROM users u
+LEFT JOIN applications a ON a.channel_user_id = u.channel_user_id
+LEFT JOIN tasks t ON t.channel_task_id = a.channel_task_id
+WHERE u.channel_user_id = ANY($1::text[])
+ORDER BY u.channel_user_id
+`
+
+type MembershipRowsRow struct {
+	UserID               string     `json:"user_id"`
+	UserCreatedAt        time.Time  `json:"user_created_at"`
+	ApplicationStatus    *string    `json:"application_status"`
+	CompanyID            *string    `json:"company_id"`
+	ApplicationUpdatedAt *time.Time `json:"application_updated_at"`
+	TaskUpdatedAt        *time.Time `json:"task_updated_at"`
+}
+
+// MembershipRows returns, for each named user, one row per application
+// (none: one row with NULLs) with the company of its task: what a user's
+// group memberships are derived from.
+func (q *Queries) MembershipRows(ctx context.Context, ids []string) ([]MembershipRowsRow, error) {
+	rows, err := q.db.Query(ctx, membershipRows, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []MembershipRowsRow
+	for rows.Next() {
+		var i MembershipRowsRow
+		if err := rows.Scan(
+			&i.UserID,
+			&i.UserCreatedAt,
+			&i.ApplicationStatus,
+			&i.CompanyID,
+			&i.ApplicationUpdatedAt,
+			&i.TaskUpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -459,9 +601,38 @@ func (q *Queries) TasksPage(ctx context.Context, arg TasksPageParams) ([]Task, e
 	return items, nil
 }
 
+const userIDsPage = `-- name: UserIDsPage :many
+SELECT channel_user_id::text FROM users WHERE channel_user_id > $1::text ORDER BY channel_user_id LIMIT $2
+`
+
+type UserIDsPageParams struct {
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
+}
+
+func (q *Queries) UserIDsPage(ctx context.Context, arg UserIDsPageParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, userIDsPage, arg.After, arg.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var channel_user_id string
+		if err := rows.Scan(&channel_user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, channel_user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const usersByID = `-- name: UsersByID :many
 
-SELECT channel_user_id, name, id_card, phone, live_certification, created_at, updated_at FROM users WHERE channel_user_id = ANY($1::text[])
+SELECT channel_user_id, name, id_card, phone, live_certification, created_at, updated_at, active FROM users WHERE channel_user_id = ANY($1::text[])
 `
 
 // Reads of the five local tables, by id and in keyset pages.
@@ -482,6 +653,7 @@ func (q *Queries) UsersByID(ctx context.Context, ids []string) ([]User, error) {
 			&i.LiveCertification,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Active,
 		); err != nil {
 			return nil, err
 		}
@@ -493,8 +665,84 @@ func (q *Queries) UsersByID(ctx context.Context, ids []string) ([]User, error) {
 	return items, nil
 }
 
+const usersOfApplications = `-- name: UsersOfApplications :many
+SELECT DISTINCT channel_user_id::text FROM applications WHERE channel_application_id = ANY($1::text[])
+`
+
+// UsersOfApplications returns the users of the named applications.
+func (q *Queries) UsersOfApplications(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, usersOfApplications, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var channel_user_id string
+		if err := rows.Scan(&channel_user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, channel_user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usersOfGrants = `-- name: UsersOfGrants :many
+SELECT DISTINCT channel_user_id::text FROM points_grants WHERE external_order_id = ANY($1::text[])
+`
+
+// UsersOfGrants returns the users of the named grants.
+func (q *Queries) UsersOfGrants(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, usersOfGrants, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var channel_user_id string
+		if err := rows.Scan(&channel_user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, channel_user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const usersOfTasks = `-- name: UsersOfTasks :many
+SELECT DISTINCT channel_user_id::text FROM applications WHERE channel_task_id = ANY($1::text[])
+`
+
+// UsersOfTasks returns the users with an application to one of the named
+// tasks.
+func (q *Queries) UsersOfTasks(ctx context.Context, ids []string) ([]string, error) {
+	rows, err := q.db.Query(ctx, usersOfTasks, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var channel_user_id string
+		if err := rows.Scan(&channel_user_id); err != nil {
+			return nil, err
+		}
+		items = append(items, channel_user_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const usersPage = `-- name: UsersPage :many
-SELECT channel_user_id, name, id_card, phone, live_certification, created_at, updated_at FROM users WHERE channel_user_id > $1::text ORDER BY channel_user_id LIMIT $2
+SELECT channel_user_id, name, id_card, phone, live_certification, created_at, updated_at, active FROM users WHERE channel_user_id > $1::text ORDER BY channel_user_id LIMIT $2
 `
 
 type UsersPageParams struct {
@@ -519,6 +767,7 @@ func (q *Queries) UsersPage(ctx context.Context, arg UsersPageParams) ([]User, e
 			&i.LiveCertification,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.Active,
 		); err != nil {
 			return nil, err
 		}

@@ -8,16 +8,19 @@ package dbsqlc
 import (
 	"context"
 	"time"
+
+	"github.com/chansync/chansync/internal/syncstatus"
 )
 
 const statusPageAttempts = `-- name: StatusPageAttempts :many
-SELECT id, kind, record_id, outcome, error, created_at FROM sync_attempt
-WHERE kind = $1 AND record_id = $2
+SELECT id, kind, record_id, outcome, error, created_at, target FROM sync_attempt
+WHERE target = $1 AND kind = $2 AND record_id = $3
 ORDER BY id DESC
-LIMIT $3
+LIMIT $4
 `
 
 type StatusPageAttemptsParams struct {
+	Target   string `json:"target"`
 	Kind     string `json:"kind"`
 	RecordID string `json:"record_id"`
 	MaxRows  int32  `json:"max_rows"`
@@ -26,7 +29,12 @@ type StatusPageAttemptsParams struct {
 // StatusPageAttempts returns the newest failed attempts of one record,
 // newest first.
 func (q *Queries) StatusPageAttempts(ctx context.Context, arg StatusPageAttemptsParams) ([]SyncAttempt, error) {
-	rows, err := q.db.Query(ctx, statusPageAttempts, arg.Kind, arg.RecordID, arg.MaxRows)
+	rows, err := q.db.Query(ctx, statusPageAttempts,
+		arg.Target,
+		arg.Kind,
+		arg.RecordID,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -41,6 +49,7 @@ func (q *Queries) StatusPageAttempts(ctx context.Context, arg StatusPageAttempts
 			&i.Outcome,
 			&i.Error,
 			&i.CreatedAt,
+			&i.Target,
 		); err != nil {
 			return nil, err
 		}
@@ -55,19 +64,21 @@ func (q *Queries) StatusPageAttempts(ctx context.Context, arg StatusPageAttempts
 const statusPageDeadLetterCount = `-- name: StatusPageDeadLetterCount :one
 SELECT count(*) FROM sync_state
 WHERE status IN ('dead', 'blocked')
-  AND ($1::text IS NULL OR kind = $1)
-  AND ($2::text IS NULL OR last_error ILIKE '%' || $2 || '%')
+  AND target = ANY($1::text[])
+  AND ($2::text IS NULL OR kind = $2)
+  AND ($3::text IS NULL OR strpos(lower(coalesce(last_error, '')), lower($3)) > 0)
 `
 
 type StatusPageDeadLetterCountParams struct {
-	Kind   *string `json:"kind"`
-	Reason *string `json:"reason"`
+	Targets []string `json:"targets"`
+	Kind    *string  `json:"kind"`
+	Reason  *string  `json:"reason"`
 }
 
 // StatusPageDeadLetterCount counts the dead letters StatusPageDeadLetters
 // pages through.
 func (q *Queries) StatusPageDeadLetterCount(ctx context.Context, arg StatusPageDeadLetterCountParams) (int64, error) {
-	row := q.db.QueryRow(ctx, statusPageDeadLetterCount, arg.Kind, arg.Reason)
+	row := q.db.QueryRow(ctx, statusPageDeadLetterCount, arg.Targets, arg.Kind, arg.Reason)
 	var count int64
 	err := row.Scan(&count)
 	return count, err
@@ -75,41 +86,46 @@ func (q *Queries) StatusPageDeadLetterCount(ctx context.Context, arg StatusPageD
 
 const statusPageDeadLetters = `-- name: StatusPageDeadLetters :many
 
-SELECT kind, record_id, status, last_error, attempts, first_failed_at, last_failed_at
+SELECT target, kind, record_id, status, last_error, attempts, first_failed_at, last_failed_at
 FROM sync_state
 WHERE status IN ('dead', 'blocked')
-  AND ($1::text IS NULL OR kind = $1)
-  AND ($2::text IS NULL OR last_error ILIKE '%' || $2 || '%')
-ORDER BY last_failed_at DESC NULLS LAST, kind, record_id
-LIMIT $4 OFFSET $3
+  AND target = ANY($1::text[])
+  AND ($2::text IS NULL OR kind = $2)
+  AND ($3::text IS NULL OR strpos(lower(coalesce(last_error, '')), lower($3)) > 0)
+ORDER BY last_failed_at DESC NULLS LAST, target, kind, record_id
+LIMIT $5 OFFSET $4
 `
 
 type StatusPageDeadLettersParams struct {
-	Kind       *string `json:"kind"`
-	Reason     *string `json:"reason"`
-	PageOffset int32   `json:"page_offset"`
-	PageSize   int32   `json:"page_size"`
+	Targets    []string `json:"targets"`
+	Kind       *string  `json:"kind"`
+	Reason     *string  `json:"reason"`
+	PageOffset int32    `json:"page_offset"`
+	PageSize   int32    `json:"page_size"`
 }
 
 type StatusPageDeadLettersRow struct {
-	Kind          string     `json:"kind"`
-	RecordID      string     `json:"record_id"`
-	Status        string     `json:"status"`
-	LastError     *string    `json:"last_error"`
-	Attempts      int32      `json:"attempts"`
-	FirstFailedAt *time.Time `json:"first_failed_at"`
-	LastFailedAt  *time.Time `json:"last_failed_at"`
+	Target        string            `json:"target"`
+	Kind          string            `json:"kind"`
+	RecordID      string            `json:"record_id"`
+	Status        syncstatus.Status `json:"status"`
+	LastError     *string           `json:"last_error"`
+	Attempts      int32             `json:"attempts"`
+	FirstFailedAt *time.Time        `json:"first_failed_at"`
+	LastFailedAt  *time.Time        `json:"last_failed_at"`
 }
 
 // Reads for the status page (internal/statuspage); its counts, replays and
-// pushes go through internal/control.
+// pushes go through internal/control. A reason filter matches a substring
+// of the last error, case-insensitively and literally, as in
+// ResetForReplay, so that a page and the replay it offers select the same
+// records.
 // StatusPageDeadLetters returns one page of dead letters (dead or blocked
-// records), newest failure first, of kind and with a reason containing
-// reason when those are given. The reason matches as in ResetForReplay
-// (case-insensitive substring of last_error), so that a page and the
-// replay it offers select the same records.
+// records) of the given targets, newest failure first, of kind and with a
+// reason containing reason when those are given.
 func (q *Queries) StatusPageDeadLetters(ctx context.Context, arg StatusPageDeadLettersParams) ([]StatusPageDeadLettersRow, error) {
 	rows, err := q.db.Query(ctx, statusPageDeadLetters,
+		arg.Targets,
 		arg.Kind,
 		arg.Reason,
 		arg.PageOffset,
@@ -123,6 +139,7 @@ func (q *Queries) StatusPageDeadLetters(ctx context.Context, arg StatusPageDeadL
 	for rows.Next() {
 		var i StatusPageDeadLettersRow
 		if err := rows.Scan(
+			&i.Target,
 			&i.Kind,
 			&i.RecordID,
 			&i.Status,
@@ -142,31 +159,35 @@ func (q *Queries) StatusPageDeadLetters(ctx context.Context, arg StatusPageDeadL
 }
 
 const statusPageDeadReasons = `-- name: StatusPageDeadReasons :many
-SELECT regexp_replace(coalesce(last_error, ''), '^[a-z]+/[^ ]*: ', '')::text AS reason,
+SELECT target, regexp_replace(coalesce(last_error, ''), '^[a-z_]+/[^ ]*: ', '')::text AS reason,
     count(*) AS records
 FROM sync_state
 WHERE status IN ('dead', 'blocked')
-  AND ($1::text IS NULL OR kind = $1)
-GROUP BY 1
-ORDER BY records DESC, reason
-LIMIT $2
+  AND target = ANY($1::text[])
+  AND ($2::text IS NULL OR kind = $2)
+GROUP BY 1, 2
+ORDER BY records DESC, target, reason
+LIMIT $3
 `
 
 type StatusPageDeadReasonsParams struct {
-	Kind    *string `json:"kind"`
-	MaxRows int32   `json:"max_rows"`
+	Targets []string `json:"targets"`
+	Kind    *string  `json:"kind"`
+	MaxRows int32    `json:"max_rows"`
 }
 
 type StatusPageDeadReasonsRow struct {
+	Target  string `json:"target"`
 	Reason  string `json:"reason"`
 	Records int64  `json:"records"`
 }
 
-// StatusPageDeadReasons groups the dead letters (of kind, when given) by
-// reason, with the record's own "kinds/id: " prefix taken off so that
-// records failing the same rule share a reason; most common first.
+// StatusPageDeadReasons groups the dead letters (of the targets, and of
+// kind when given) by reason, with the record's own "kinds/id: " prefix
+// taken off so that records failing the same rule share a reason; most
+// common first.
 func (q *Queries) StatusPageDeadReasons(ctx context.Context, arg StatusPageDeadReasonsParams) ([]StatusPageDeadReasonsRow, error) {
-	rows, err := q.db.Query(ctx, statusPageDeadReasons, arg.Kind, arg.MaxRows)
+	rows, err := q.db.Query(ctx, statusPageDeadReasons, arg.Targets, arg.Kind, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +195,7 @@ func (q *Queries) StatusPageDeadReasons(ctx context.Context, arg StatusPageDeadR
 	var items []StatusPageDeadReasonsRow
 	for rows.Next() {
 		var i StatusPageDeadReasonsRow
-		if err := rows.Scan(&i.Reason, &i.Records); err != nil {
+		if err := rows.Scan(&i.Target, &i.Reason, &i.Records); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -183,42 +204,6 @@ func (q *Queries) StatusPageDeadReasons(ctx context.Context, arg StatusPageDeadR
 		return nil, err
 	}
 	return items, nil
-}
-
-const statusPageRecordRow = `-- name: StatusPageRecordRow :one
-SELECT to_jsonb(t) AS row, t.updated_at FROM users t
-WHERE $1::text = 'user' AND t.channel_user_id = $2::text
-UNION ALL
-SELECT to_jsonb(t), t.updated_at FROM companies t
-WHERE $1::text = 'company' AND t.channel_company_id = $2::text
-UNION ALL
-SELECT to_jsonb(t), t.updated_at FROM tasks t
-WHERE $1::text = 'task' AND t.channel_task_id = $2::text
-UNION ALL
-SELECT to_jsonb(t), t.updated_at FROM applications t
-WHERE $1::text = 'application' AND t.channel_application_id = $2::text
-UNION ALL
-SELECT to_jsonb(t), t.updated_at FROM payments t
-WHERE $1::text = 'payment' AND t.channel_payment_id = $2::text
-`
-
-type StatusPageRecordRowParams struct {
-	Kind     string `json:"kind"`
-	RecordID string `json:"record_id"`
-}
-
-type StatusPageRecordRowRow struct {
-	Row       []byte    `json:"row"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// StatusPageRecordRow returns the local row of one record as JSON, and its
-// updated_at; no row when the record has none.
-func (q *Queries) StatusPageRecordRow(ctx context.Context, arg StatusPageRecordRowParams) (StatusPageRecordRowRow, error) {
-	row := q.db.QueryRow(ctx, statusPageRecordRow, arg.Kind, arg.RecordID)
-	var i StatusPageRecordRowRow
-	err := row.Scan(&i.Row, &i.UpdatedAt)
-	return i, err
 }
 
 const statusPageReplayLog = `-- name: StatusPageReplayLog :many
@@ -254,24 +239,25 @@ func (q *Queries) StatusPageReplayLog(ctx context.Context, maxRows int32) ([]Rep
 }
 
 const statusPageSyncState = `-- name: StatusPageSyncState :one
-SELECT kind, record_id, status, accepted_hash, channel_ref, accepted_at, source_updated_at, attempts, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id, last_payload, lease_until, updated_at, last_verb FROM sync_state WHERE kind = $1 AND record_id = $2
+SELECT kind, record_id, status, accepted_hash, remote_ref, accepted_at, source_updated_at, attempts, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id, last_payload, lease_until, updated_at, last_verb, target, unsettled_until, accepted_payload, lease_holder FROM sync_state WHERE target = $1 AND kind = $2 AND record_id = $3
 `
 
 type StatusPageSyncStateParams struct {
+	Target   string `json:"target"`
 	Kind     string `json:"kind"`
 	RecordID string `json:"record_id"`
 }
 
 // StatusPageSyncState returns the sync state of one record.
 func (q *Queries) StatusPageSyncState(ctx context.Context, arg StatusPageSyncStateParams) (SyncState, error) {
-	row := q.db.QueryRow(ctx, statusPageSyncState, arg.Kind, arg.RecordID)
+	row := q.db.QueryRow(ctx, statusPageSyncState, arg.Target, arg.Kind, arg.RecordID)
 	var i SyncState
 	err := row.Scan(
 		&i.Kind,
 		&i.RecordID,
 		&i.Status,
 		&i.AcceptedHash,
-		&i.ChannelRef,
+		&i.RemoteRef,
 		&i.AcceptedAt,
 		&i.SourceUpdatedAt,
 		&i.Attempts,
@@ -284,6 +270,10 @@ func (q *Queries) StatusPageSyncState(ctx context.Context, arg StatusPageSyncSta
 		&i.LeaseUntil,
 		&i.UpdatedAt,
 		&i.LastVerb,
+		&i.Target,
+		&i.UnsettledUntil,
+		&i.AcceptedPayload,
+		&i.LeaseHolder,
 	)
 	return i, err
 }

@@ -7,15 +7,16 @@ package dbsqlc
 
 import (
 	"context"
-	"time"
 )
 
 const blockedOn = `-- name: BlockedOn :many
 SELECT kind, record_id FROM sync_state
-WHERE status = 'blocked' AND blocked_on_kind = $1::text AND blocked_on_id = ANY($2::text[])
+WHERE target = $1 AND status = 'blocked'
+  AND blocked_on_kind = $2::text AND blocked_on_id = ANY($3::text[])
 `
 
 type BlockedOnParams struct {
+	Target     string   `json:"target"`
 	ParentKind string   `json:"parent_kind"`
 	ParentIds  []string `json:"parent_ids"`
 }
@@ -25,9 +26,10 @@ type BlockedOnRow struct {
 	RecordID string `json:"record_id"`
 }
 
-// BlockedOn lists the records that wait for one of the given parents.
+// BlockedOn lists the records of a target that wait for one of the given
+// parents.
 func (q *Queries) BlockedOn(ctx context.Context, arg BlockedOnParams) ([]BlockedOnRow, error) {
-	rows, err := q.db.Query(ctx, blockedOn, arg.ParentKind, arg.ParentIds)
+	rows, err := q.db.Query(ctx, blockedOn, arg.Target, arg.ParentKind, arg.ParentIds)
 	if err != nil {
 		return nil, err
 	}
@@ -48,25 +50,47 @@ func (q *Queries) BlockedOn(ctx context.Context, arg BlockedOnParams) ([]Blocked
 
 const claimRecords = `-- name: ClaimRecords :many
 
-INSERT INTO sync_state (kind, record_id, lease_until)
-SELECT $1::text, unnest($2::text[]), now() + make_interval(secs => $3::float8)
-ON CONFLICT (kind, record_id) DO UPDATE
-    SET lease_until = excluded.lease_until
-    WHERE sync_state.lease_until IS NULL OR sync_state.lease_until < now()
-RETURNING kind, record_id, status, accepted_hash, channel_ref, accepted_at, source_updated_at, attempts, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id, last_payload, lease_until, updated_at, last_verb
+INSERT INTO sync_state (target, kind, record_id, lease_until, lease_holder)
+SELECT $1::text, $2::text, unnest($3::text[]), now() + make_interval(secs => $4::float8), $5::text
+ON CONFLICT (target, kind, record_id) DO UPDATE
+    SET lease_until = excluded.lease_until,
+        lease_holder = excluded.lease_holder,
+        unsettled_until = CASE
+            WHEN sync_state.lease_until IS NOT NULL AND sync_state.lease_holder IS DISTINCT FROM excluded.lease_holder
+                AND sync_state.remote_ref IS NULL AND sync_state.accepted_at IS NULL
+            THEN greatest(sync_state.unsettled_until, sync_state.lease_until + make_interval(secs => $6::float8))
+            ELSE sync_state.unsettled_until END
+    WHERE sync_state.lease_until IS NULL OR sync_state.lease_until < now() OR sync_state.lease_holder = excluded.lease_holder
+RETURNING kind, record_id, status, accepted_hash, remote_ref, accepted_at, source_updated_at, attempts, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id, last_payload, lease_until, updated_at, last_verb, target, unsettled_until, accepted_payload, lease_holder
 `
 
 type ClaimRecordsParams struct {
-	Kind         string   `json:"kind"`
-	Ids          []string `json:"ids"`
-	LeaseSeconds float64  `json:"lease_seconds"`
+	Target        string   `json:"target"`
+	Kind          string   `json:"kind"`
+	Ids           []string `json:"ids"`
+	LeaseSeconds  float64  `json:"lease_seconds"`
+	Holder        string   `json:"holder"`
+	SettleSeconds float64  `json:"settle_seconds"`
 }
 
-// Sync state: one row per record chansync has seen.
-// ClaimRecords takes a lease on each record that no other push holds and
-// returns the claimed records' state; records leased elsewhere are left out.
+// Sync state: one row per record chansync has seen on a target. The engine
+// (internal/syncer) is the only writer of these queries.
+// ClaimRecords takes a lease for holder on each named record that no other
+// push holds (the holder's own leases are taken again), and returns the
+// claimed records' state; records leased elsewhere are left out. A record
+// whose previous lease was never released (its holder died mid-push) and
+// that the target has never accepted may have been created already: it is
+// marked unsettled until that lease's end plus settle_seconds, when a
+// request sent under it can no longer be in flight.
 func (q *Queries) ClaimRecords(ctx context.Context, arg ClaimRecordsParams) ([]SyncState, error) {
-	rows, err := q.db.Query(ctx, claimRecords, arg.Kind, arg.Ids, arg.LeaseSeconds)
+	rows, err := q.db.Query(ctx, claimRecords,
+		arg.Target,
+		arg.Kind,
+		arg.Ids,
+		arg.LeaseSeconds,
+		arg.Holder,
+		arg.SettleSeconds,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +103,7 @@ func (q *Queries) ClaimRecords(ctx context.Context, arg ClaimRecordsParams) ([]S
 			&i.RecordID,
 			&i.Status,
 			&i.AcceptedHash,
-			&i.ChannelRef,
+			&i.RemoteRef,
 			&i.AcceptedAt,
 			&i.SourceUpdatedAt,
 			&i.Attempts,
@@ -92,6 +116,10 @@ func (q *Queries) ClaimRecords(ctx context.Context, arg ClaimRecordsParams) ([]S
 			&i.LeaseUntil,
 			&i.UpdatedAt,
 			&i.LastVerb,
+			&i.Target,
+			&i.UnsettledUntil,
+			&i.AcceptedPayload,
+			&i.LeaseHolder,
 		); err != nil {
 			return nil, err
 		}
@@ -103,165 +131,33 @@ func (q *Queries) ClaimRecords(ctx context.Context, arg ClaimRecordsParams) ([]S
 	return items, nil
 }
 
-const deadLetterCounts = `-- name: DeadLetterCounts :many
-SELECT kind, status, count(*) AS records
-FROM sync_state WHERE status IN ('dead', 'blocked', 'retrying')
-GROUP BY kind, status
+const getHold = `-- name: GetHold :one
+SELECT target, reason, detail, since, next_probe_at, probes, updated_at FROM target_hold WHERE target = $1
 `
 
-type DeadLetterCountsRow struct {
-	Kind    string `json:"kind"`
-	Status  string `json:"status"`
-	Records int64  `json:"records"`
-}
-
-func (q *Queries) DeadLetterCounts(ctx context.Context) ([]DeadLetterCountsRow, error) {
-	rows, err := q.db.Query(ctx, deadLetterCounts)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []DeadLetterCountsRow
-	for rows.Next() {
-		var i DeadLetterCountsRow
-		if err := rows.Scan(&i.Kind, &i.Status, &i.Records); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const deadLetters = `-- name: DeadLetters :many
-SELECT kind, record_id, status, last_error, attempts, first_failed_at, last_failed_at
-FROM sync_state
-WHERE status IN ('dead', 'blocked')
-  AND ($1::text IS NULL OR kind = $1)
-ORDER BY last_failed_at DESC NULLS LAST, kind, record_id
-LIMIT $2
-`
-
-type DeadLettersParams struct {
-	Kind    *string `json:"kind"`
-	MaxRows int32   `json:"max_rows"`
-}
-
-type DeadLettersRow struct {
-	Kind          string     `json:"kind"`
-	RecordID      string     `json:"record_id"`
-	Status        string     `json:"status"`
-	LastError     *string    `json:"last_error"`
-	Attempts      int32      `json:"attempts"`
-	FirstFailedAt *time.Time `json:"first_failed_at"`
-	LastFailedAt  *time.Time `json:"last_failed_at"`
-}
-
-func (q *Queries) DeadLetters(ctx context.Context, arg DeadLettersParams) ([]DeadLettersRow, error) {
-	rows, err := q.db.Query(ctx, deadLetters, arg.Kind, arg.MaxRows)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []DeadLettersRow
-	for rows.Next() {
-		var i DeadLettersRow
-		if err := rows.Scan(
-			&i.Kind,
-			&i.RecordID,
-			&i.Status,
-			&i.LastError,
-			&i.Attempts,
-			&i.FirstFailedAt,
-			&i.LastFailedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const finishBulkRun = `-- name: FinishBulkRun :exec
-UPDATE bulk_run SET finished_at = now() WHERE id = $1 AND finished_at IS NULL
-`
-
-func (q *Queries) FinishBulkRun(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, finishBulkRun, id)
-	return err
-}
-
-const finishBulkScan = `-- name: FinishBulkScan :exec
-UPDATE bulk_run SET enqueued_at = now(), scanned = $1, enqueued = $2,
-    unchanged = $3, scan = $4
-WHERE id = $5
-`
-
-type FinishBulkScanParams struct {
-	Scanned   int32  `json:"scanned"`
-	Enqueued  int32  `json:"enqueued"`
-	Unchanged int32  `json:"unchanged"`
-	Scan      []byte `json:"scan"`
-	ID        int64  `json:"id"`
-}
-
-func (q *Queries) FinishBulkScan(ctx context.Context, arg FinishBulkScanParams) error {
-	_, err := q.db.Exec(ctx, finishBulkScan,
-		arg.Scanned,
-		arg.Enqueued,
-		arg.Unchanged,
-		arg.Scan,
-		arg.ID,
-	)
-	return err
-}
-
-const forgetAccepted = `-- name: ForgetAccepted :exec
-UPDATE sync_state SET accepted_hash = NULL, source_updated_at = NULL, updated_at = now()
-WHERE kind = $1
-`
-
-// ForgetAccepted makes every record of a kind look changed, so that the
-// next bulk run pushes it again (enqueue all --force).
-func (q *Queries) ForgetAccepted(ctx context.Context, kind string) error {
-	_, err := q.db.Exec(ctx, forgetAccepted, kind)
-	return err
-}
-
-const getBulkRun = `-- name: GetBulkRun :one
-SELECT id, trigger, force, kinds, started_at, enqueued_at, finished_at, scanned, enqueued, unchanged, scan FROM bulk_run WHERE id = $1
-`
-
-func (q *Queries) GetBulkRun(ctx context.Context, id int64) (BulkRun, error) {
-	row := q.db.QueryRow(ctx, getBulkRun, id)
-	var i BulkRun
+// GetHold returns the hold on a target, if any.
+func (q *Queries) GetHold(ctx context.Context, target string) (TargetHold, error) {
+	row := q.db.QueryRow(ctx, getHold, target)
+	var i TargetHold
 	err := row.Scan(
-		&i.ID,
-		&i.Trigger,
-		&i.Force,
-		&i.Kinds,
-		&i.StartedAt,
-		&i.EnqueuedAt,
-		&i.FinishedAt,
-		&i.Scanned,
-		&i.Enqueued,
-		&i.Unchanged,
-		&i.Scan,
+		&i.Target,
+		&i.Reason,
+		&i.Detail,
+		&i.Since,
+		&i.NextProbeAt,
+		&i.Probes,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
 
 const insertAttempts = `-- name: InsertAttempts :exec
-INSERT INTO sync_attempt (kind, record_id, outcome, error)
-SELECT $1::text, unnest($2::text[]), unnest($3::text[]), unnest($4::text[])
+INSERT INTO sync_attempt (target, kind, record_id, outcome, error)
+SELECT $1::text, $2::text, unnest($3::text[]), unnest($4::text[]), unnest($5::text[])
 `
 
 type InsertAttemptsParams struct {
+	Target   string   `json:"target"`
 	Kind     string   `json:"kind"`
 	Ids      []string `json:"ids"`
 	Outcomes []string `json:"outcomes"`
@@ -270,6 +166,7 @@ type InsertAttemptsParams struct {
 
 func (q *Queries) InsertAttempts(ctx context.Context, arg InsertAttemptsParams) error {
 	_, err := q.db.Exec(ctx, insertAttempts,
+		arg.Target,
 		arg.Kind,
 		arg.Ids,
 		arg.Outcomes,
@@ -278,122 +175,140 @@ func (q *Queries) InsertAttempts(ctx context.Context, arg InsertAttemptsParams) 
 	return err
 }
 
-const lastBulkRun = `-- name: LastBulkRun :one
-SELECT id, trigger, force, kinds, started_at, enqueued_at, finished_at, scanned, enqueued, unchanged, scan FROM bulk_run ORDER BY id DESC LIMIT 1
+const liftHold = `-- name: LiftHold :execrows
+DELETE FROM target_hold WHERE target = $1
 `
 
-func (q *Queries) LastBulkRun(ctx context.Context) (BulkRun, error) {
-	row := q.db.QueryRow(ctx, lastBulkRun)
-	var i BulkRun
+// LiftHold ends the hold on a target.
+func (q *Queries) LiftHold(ctx context.Context, target string) (int64, error) {
+	result, err := q.db.Exec(ctx, liftHold, target)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const listHolds = `-- name: ListHolds :many
+SELECT target, reason, detail, since, next_probe_at, probes, updated_at FROM target_hold ORDER BY target
+`
+
+func (q *Queries) ListHolds(ctx context.Context) ([]TargetHold, error) {
+	rows, err := q.db.Query(ctx, listHolds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TargetHold
+	for rows.Next() {
+		var i TargetHold
+		if err := rows.Scan(
+			&i.Target,
+			&i.Reason,
+			&i.Detail,
+			&i.Since,
+			&i.NextProbeAt,
+			&i.Probes,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const putHold = `-- name: PutHold :one
+INSERT INTO target_hold (target, reason, detail, next_probe_at)
+VALUES ($1, $2, NULLIF($3::text, ''), now() + make_interval(secs => $4::float8))
+ON CONFLICT (target) DO UPDATE SET
+    reason = excluded.reason,
+    detail = excluded.detail,
+    since = CASE WHEN target_hold.reason = excluded.reason THEN target_hold.since ELSE now() END,
+    next_probe_at = excluded.next_probe_at,
+    updated_at = now()
+RETURNING target, reason, detail, since, next_probe_at, probes, updated_at
+`
+
+type PutHoldParams struct {
+	Target       string  `json:"target"`
+	Reason       string  `json:"reason"`
+	Detail       string  `json:"detail"`
+	ProbeSeconds float64 `json:"probe_seconds"`
+}
+
+// PutHold holds a target (or keeps holding it, with the newest reason),
+// probing again after probe_seconds, and returns the hold.
+func (q *Queries) PutHold(ctx context.Context, arg PutHoldParams) (TargetHold, error) {
+	row := q.db.QueryRow(ctx, putHold,
+		arg.Target,
+		arg.Reason,
+		arg.Detail,
+		arg.ProbeSeconds,
+	)
+	var i TargetHold
 	err := row.Scan(
-		&i.ID,
-		&i.Trigger,
-		&i.Force,
-		&i.Kinds,
-		&i.StartedAt,
-		&i.EnqueuedAt,
-		&i.FinishedAt,
-		&i.Scanned,
-		&i.Enqueued,
-		&i.Unchanged,
-		&i.Scan,
+		&i.Target,
+		&i.Reason,
+		&i.Detail,
+		&i.Since,
+		&i.NextProbeAt,
+		&i.Probes,
+		&i.UpdatedAt,
 	)
 	return i, err
 }
 
-const logReplay = `-- name: LogReplay :exec
-INSERT INTO replay_log (actor, filter, count) VALUES ($1, $2, $3)
+const releaseLeases = `-- name: ReleaseLeases :exec
+UPDATE sync_state SET lease_until = NULL, lease_holder = NULL
+WHERE target = $1 AND kind = $2 AND record_id = ANY($3::text[]) AND lease_holder = $4::text
 `
 
-type LogReplayParams struct {
-	Actor  string `json:"actor"`
-	Filter string `json:"filter"`
-	Count  int32  `json:"count"`
+type ReleaseLeasesParams struct {
+	Target string   `json:"target"`
+	Kind   string   `json:"kind"`
+	Ids    []string `json:"ids"`
+	Holder string   `json:"holder"`
 }
 
-func (q *Queries) LogReplay(ctx context.Context, arg LogReplayParams) error {
-	_, err := q.db.Exec(ctx, logReplay, arg.Actor, arg.Filter, arg.Count)
+// ReleaseLeases releases the leases holder holds.
+func (q *Queries) ReleaseLeases(ctx context.Context, arg ReleaseLeasesParams) error {
+	_, err := q.db.Exec(ctx, releaseLeases,
+		arg.Target,
+		arg.Kind,
+		arg.Ids,
+		arg.Holder,
+	)
 	return err
 }
 
-const queueDepth = `-- name: QueueDepth :many
-SELECT state::text AS state, count(*) AS jobs
-FROM river_job
-WHERE kind LIKE 'push\_%' AND state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
-GROUP BY state
+const renewLeases = `-- name: RenewLeases :many
+UPDATE sync_state
+SET lease_until = now() + make_interval(secs => $1::float8)
+WHERE target = $2 AND kind = $3 AND record_id = ANY($4::text[]) AND lease_holder = $5::text AND lease_until IS NOT NULL
+RETURNING record_id
 `
 
-type QueueDepthRow struct {
-	State string `json:"state"`
-	Jobs  int64  `json:"jobs"`
+type RenewLeasesParams struct {
+	LeaseSeconds float64  `json:"lease_seconds"`
+	Target       string   `json:"target"`
+	Kind         string   `json:"kind"`
+	Ids          []string `json:"ids"`
+	Holder       string   `json:"holder"`
 }
 
-// QueueDepth counts push jobs not yet finished, by River state.
-func (q *Queries) QueueDepth(ctx context.Context) ([]QueueDepthRow, error) {
-	rows, err := q.db.Query(ctx, queueDepth)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []QueueDepthRow
-	for rows.Next() {
-		var i QueueDepthRow
-		if err := rows.Scan(&i.State, &i.Jobs); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const queueDepthByKind = `-- name: QueueDepthByKind :many
-SELECT kind, state::text AS state, count(*) AS jobs
-FROM river_job
-WHERE state IN ('available', 'running', 'retryable', 'scheduled', 'pending')
-GROUP BY kind, state
-`
-
-type QueueDepthByKindRow struct {
-	Kind  string `json:"kind"`
-	State string `json:"state"`
-	Jobs  int64  `json:"jobs"`
-}
-
-// QueueDepthByKind counts unfinished jobs by job kind and River state.
-func (q *Queries) QueueDepthByKind(ctx context.Context) ([]QueueDepthByKindRow, error) {
-	rows, err := q.db.Query(ctx, queueDepthByKind)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []QueueDepthByKindRow
-	for rows.Next() {
-		var i QueueDepthByKindRow
-		if err := rows.Scan(&i.Kind, &i.State, &i.Jobs); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const queuedIDs = `-- name: QueuedIDs :many
-SELECT DISTINCT jsonb_array_elements_text(args -> 'ids')::text AS record_id
-FROM river_job
-WHERE kind = $1 AND state IN ('available', 'scheduled', 'retryable', 'pending')
-`
-
-// QueuedIDs lists the records of a job kind that wait in a push job not yet
-// started. Such a job reads the row when it runs, so a bulk run started
-// while an earlier one drains need not enqueue them again.
-func (q *Queries) QueuedIDs(ctx context.Context, jobKind string) ([]string, error) {
-	rows, err := q.db.Query(ctx, queuedIDs, jobKind)
+// RenewLeases extends the leases holder still holds, and returns their
+// ids.
+func (q *Queries) RenewLeases(ctx context.Context, arg RenewLeasesParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, renewLeases,
+		arg.LeaseSeconds,
+		arg.Target,
+		arg.Kind,
+		arg.Ids,
+		arg.Holder,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -412,118 +327,60 @@ func (q *Queries) QueuedIDs(ctx context.Context, jobKind string) ([]string, erro
 	return items, nil
 }
 
-const releaseLeases = `-- name: ReleaseLeases :exec
-UPDATE sync_state SET lease_until = NULL
-WHERE kind = $1 AND record_id = ANY($2::text[])
+const sweepLostLeases = `-- name: SweepLostLeases :many
+WITH lost AS (
+    SELECT l.target, l.kind, l.record_id
+    FROM sync_state l
+    WHERE l.target = $2 AND l.lease_until < now() - make_interval(secs => $3::float8)
+    ORDER BY l.lease_until
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE sync_state s SET
+    lease_until = NULL,
+    lease_holder = NULL,
+    unsettled_until = CASE
+        WHEN s.remote_ref IS NULL AND s.accepted_at IS NULL
+        THEN greatest(s.unsettled_until, s.lease_until + make_interval(secs => $1::float8))
+        ELSE s.unsettled_until END,
+    updated_at = now()
+FROM lost
+WHERE s.target = lost.target AND s.kind = lost.kind AND s.record_id = lost.record_id
+RETURNING s.kind, s.record_id
 `
 
-type ReleaseLeasesParams struct {
-	Kind string   `json:"kind"`
-	Ids  []string `json:"ids"`
+type SweepLostLeasesParams struct {
+	SettleSeconds float64 `json:"settle_seconds"`
+	Target        string  `json:"target"`
+	GraceSeconds  float64 `json:"grace_seconds"`
+	MaxRows       int32   `json:"max_rows"`
 }
 
-func (q *Queries) ReleaseLeases(ctx context.Context, arg ReleaseLeasesParams) error {
-	_, err := q.db.Exec(ctx, releaseLeases, arg.Kind, arg.Ids)
-	return err
-}
-
-const renewLeases = `-- name: RenewLeases :exec
-UPDATE sync_state
-SET lease_until = now() + make_interval(secs => $1::float8)
-WHERE kind = $2 AND record_id = ANY($3::text[])
-`
-
-type RenewLeasesParams struct {
-	LeaseSeconds float64  `json:"lease_seconds"`
-	Kind         string   `json:"kind"`
-	Ids          []string `json:"ids"`
-}
-
-func (q *Queries) RenewLeases(ctx context.Context, arg RenewLeasesParams) error {
-	_, err := q.db.Exec(ctx, renewLeases, arg.LeaseSeconds, arg.Kind, arg.Ids)
-	return err
-}
-
-const replayCandidates = `-- name: ReplayCandidates :many
-SELECT kind, record_id, status, last_error FROM sync_state
-WHERE status IN ('dead', 'blocked')
-  AND ($1::text IS NULL OR kind = $1)
-  AND ($2::text IS NULL OR record_id = $2)
-  AND ($3::text IS NULL OR last_error ILIKE '%' || $3 || '%')
-ORDER BY kind, record_id
-`
-
-type ReplayCandidatesParams struct {
-	Kind     *string `json:"kind"`
-	RecordID *string `json:"record_id"`
-	Reason   *string `json:"reason"`
-}
-
-type ReplayCandidatesRow struct {
-	Kind      string  `json:"kind"`
-	RecordID  string  `json:"record_id"`
-	Status    string  `json:"status"`
-	LastError *string `json:"last_error"`
-}
-
-func (q *Queries) ReplayCandidates(ctx context.Context, arg ReplayCandidatesParams) ([]ReplayCandidatesRow, error) {
-	rows, err := q.db.Query(ctx, replayCandidates, arg.Kind, arg.RecordID, arg.Reason)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ReplayCandidatesRow
-	for rows.Next() {
-		var i ReplayCandidatesRow
-		if err := rows.Scan(
-			&i.Kind,
-			&i.RecordID,
-			&i.Status,
-			&i.LastError,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const resetForReplay = `-- name: ResetForReplay :many
-UPDATE sync_state SET
-    status = 'pending', attempts = 0, blocked_on_kind = NULL, blocked_on_id = NULL,
-    source_updated_at = NULL, updated_at = now()
-WHERE status IN ('dead', 'blocked')
-  AND ($1::text IS NULL OR kind = $1)
-  AND ($2::text IS NULL OR record_id = $2)
-  AND ($3::text IS NULL OR last_error ILIKE '%' || $3 || '%')
-RETURNING kind, record_id
-`
-
-type ResetForReplayParams struct {
-	Kind     *string `json:"kind"`
-	RecordID *string `json:"record_id"`
-	Reason   *string `json:"reason"`
-}
-
-type ResetForReplayRow struct {
+type SweepLostLeasesRow struct {
 	Kind     string `json:"kind"`
 	RecordID string `json:"record_id"`
 }
 
-// ResetForReplay moves dead and blocked records matching the filter back to
-// pending and returns them.
-func (q *Queries) ResetForReplay(ctx context.Context, arg ResetForReplayParams) ([]ResetForReplayRow, error) {
-	rows, err := q.db.Query(ctx, resetForReplay, arg.Kind, arg.RecordID, arg.Reason)
+// SweepLostLeases frees the leases of one target that ran out more than
+// grace_seconds ago (their holder died, or lost the database, without
+// releasing them) and returns the records, to be pushed again. A record
+// the target never accepted is marked unsettled until a request sent under
+// the lost lease can no longer be in flight (settle_seconds). Rows locked
+// by a push claiming them are skipped.
+func (q *Queries) SweepLostLeases(ctx context.Context, arg SweepLostLeasesParams) ([]SweepLostLeasesRow, error) {
+	rows, err := q.db.Query(ctx, sweepLostLeases,
+		arg.SettleSeconds,
+		arg.Target,
+		arg.GraceSeconds,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ResetForReplayRow
+	var items []SweepLostLeasesRow
 	for rows.Next() {
-		var i ResetForReplayRow
+		var i SweepLostLeasesRow
 		if err := rows.Scan(&i.Kind, &i.RecordID); err != nil {
 			return nil, err
 		}
@@ -535,274 +392,24 @@ func (q *Queries) ResetForReplay(ctx context.Context, arg ResetForReplayParams) 
 	return items, nil
 }
 
-const resetRecords = `-- name: ResetRecords :exec
-UPDATE sync_state SET status = 'pending', attempts = 0, blocked_on_kind = NULL,
-    blocked_on_id = NULL, source_updated_at = NULL, updated_at = now()
-WHERE kind = $1 AND record_id = ANY($2::text[]) AND status IN ('dead', 'blocked')
-`
-
-type ResetRecordsParams struct {
-	Kind string   `json:"kind"`
-	Ids  []string `json:"ids"`
-}
-
-// ResetRecords puts named records back to pending (used by push).
-func (q *Queries) ResetRecords(ctx context.Context, arg ResetRecordsParams) error {
-	_, err := q.db.Exec(ctx, resetRecords, arg.Kind, arg.Ids)
-	return err
-}
-
-const runOutcomes = `-- name: RunOutcomes :many
-SELECT kind,
-    count(*) FILTER (WHERE accepted_at >= $1::timestamptz AND status = 'synced') AS accepted,
-    count(*) FILTER (WHERE accepted_at >= $1::timestamptz AND status = 'synced' AND last_verb = 'create') AS created,
-    count(*) FILTER (WHERE accepted_at >= $1::timestamptz AND status = 'synced' AND last_verb = 'update') AS updated,
-    count(*) FILTER (WHERE status = 'dead' AND last_failed_at >= $1::timestamptz) AS dead,
-    count(*) FILTER (WHERE status = 'blocked' AND last_failed_at >= $1::timestamptz) AS blocked,
-    count(*) FILTER (WHERE status = 'retrying') AS retrying
-FROM sync_state
-GROUP BY kind
-`
-
-type RunOutcomesRow struct {
-	Kind     string `json:"kind"`
-	Accepted int64  `json:"accepted"`
-	Created  int64  `json:"created"`
-	Updated  int64  `json:"updated"`
-	Dead     int64  `json:"dead"`
-	Blocked  int64  `json:"blocked"`
-	Retrying int64  `json:"retrying"`
-}
-
-// RunOutcomes counts, per kind, what happened to records since a run
-// started: accepted (created, updated), dead, blocked.
-func (q *Queries) RunOutcomes(ctx context.Context, since time.Time) ([]RunOutcomesRow, error) {
-	rows, err := q.db.Query(ctx, runOutcomes, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RunOutcomesRow
-	for rows.Next() {
-		var i RunOutcomesRow
-		if err := rows.Scan(
-			&i.Kind,
-			&i.Accepted,
-			&i.Created,
-			&i.Updated,
-			&i.Dead,
-			&i.Blocked,
-			&i.Retrying,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const runRetries = `-- name: RunRetries :many
-SELECT kind, count(*) AS retries FROM sync_attempt
-WHERE outcome = 'failed' AND created_at >= $1::timestamptz
-GROUP BY kind
-`
-
-type RunRetriesRow struct {
-	Kind    string `json:"kind"`
-	Retries int64  `json:"retries"`
-}
-
-// RunRetries counts failed attempts per kind since a run started.
-func (q *Queries) RunRetries(ctx context.Context, since time.Time) ([]RunRetriesRow, error) {
-	rows, err := q.db.Query(ctx, runRetries, since)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RunRetriesRow
-	for rows.Next() {
-		var i RunRetriesRow
-		if err := rows.Scan(&i.Kind, &i.Retries); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const startBulkRun = `-- name: StartBulkRun :one
-INSERT INTO bulk_run (trigger, force, kinds) VALUES ($1, $2, $3::text[])
-RETURNING id, started_at
-`
-
-type StartBulkRunParams struct {
-	Trigger string   `json:"trigger"`
-	Force   bool     `json:"force"`
-	Kinds   []string `json:"kinds"`
-}
-
-type StartBulkRunRow struct {
-	ID        int64     `json:"id"`
-	StartedAt time.Time `json:"started_at"`
-}
-
-func (q *Queries) StartBulkRun(ctx context.Context, arg StartBulkRunParams) (StartBulkRunRow, error) {
-	row := q.db.QueryRow(ctx, startBulkRun, arg.Trigger, arg.Force, arg.Kinds)
-	var i StartBulkRunRow
-	err := row.Scan(&i.ID, &i.StartedAt)
-	return i, err
-}
-
-const statesPage = `-- name: StatesPage :many
-SELECT record_id, status, accepted_hash, source_updated_at
-FROM sync_state
-WHERE kind = $1 AND record_id > $2::text AND record_id <= $3::text
-ORDER BY record_id
-`
-
-type StatesPageParams struct {
-	Kind  string `json:"kind"`
-	After string `json:"after"`
-	Upto  string `json:"upto"`
-}
-
-type StatesPageRow struct {
-	RecordID        string     `json:"record_id"`
-	Status          string     `json:"status"`
-	AcceptedHash    []byte     `json:"accepted_hash"`
-	SourceUpdatedAt *time.Time `json:"source_updated_at"`
-}
-
-// StatesPage reads the sync state of one kind in keyset pages, for bulk
-// change detection.
-func (q *Queries) StatesPage(ctx context.Context, arg StatesPageParams) ([]StatesPageRow, error) {
-	rows, err := q.db.Query(ctx, statesPage, arg.Kind, arg.After, arg.Upto)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []StatesPageRow
-	for rows.Next() {
-		var i StatesPageRow
-		if err := rows.Scan(
-			&i.RecordID,
-			&i.Status,
-			&i.AcceptedHash,
-			&i.SourceUpdatedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const statusCounts = `-- name: StatusCounts :many
-SELECT 'company'::text AS kind, count(*) AS total,
-    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at) AS in_sync,
-    count(*) FILTER (WHERE s.status = 'retrying') AS retrying,
-    count(*) FILTER (WHERE s.status = 'blocked') AS blocked,
-    count(*) FILTER (WHERE s.status = 'dead') AS dead,
-    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz AS last_accepted_at
-FROM companies t LEFT JOIN sync_state s ON s.kind = 'company' AND s.record_id = t.channel_company_id
-UNION ALL
-SELECT 'user', count(*),
-    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
-    count(*) FILTER (WHERE s.status = 'retrying'),
-    count(*) FILTER (WHERE s.status = 'blocked'),
-    count(*) FILTER (WHERE s.status = 'dead'),
-    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
-FROM users t LEFT JOIN sync_state s ON s.kind = 'user' AND s.record_id = t.channel_user_id
-UNION ALL
-SELECT 'task', count(*),
-    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
-    count(*) FILTER (WHERE s.status = 'retrying'),
-    count(*) FILTER (WHERE s.status = 'blocked'),
-    count(*) FILTER (WHERE s.status = 'dead'),
-    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
-FROM tasks t LEFT JOIN sync_state s ON s.kind = 'task' AND s.record_id = t.channel_task_id
-UNION ALL
-SELECT 'application', count(*),
-    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
-    count(*) FILTER (WHERE s.status = 'retrying'),
-    count(*) FILTER (WHERE s.status = 'blocked'),
-    count(*) FILTER (WHERE s.status = 'dead'),
-    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
-FROM applications t LEFT JOIN sync_state s ON s.kind = 'application' AND s.record_id = t.channel_application_id
-UNION ALL
-SELECT 'payment', count(*),
-    count(*) FILTER (WHERE s.status = 'synced' AND s.source_updated_at >= t.updated_at),
-    count(*) FILTER (WHERE s.status = 'retrying'),
-    count(*) FILTER (WHERE s.status = 'blocked'),
-    count(*) FILTER (WHERE s.status = 'dead'),
-    coalesce(max(s.accepted_at), 'epoch'::timestamptz)::timestamptz
-FROM payments t LEFT JOIN sync_state s ON s.kind = 'payment' AND s.record_id = t.channel_payment_id
-`
-
-type StatusCountsRow struct {
-	Kind           string    `json:"kind"`
-	Total          int64     `json:"total"`
-	InSync         int64     `json:"in_sync"`
-	Retrying       int64     `json:"retrying"`
-	Blocked        int64     `json:"blocked"`
-	Dead           int64     `json:"dead"`
-	LastAcceptedAt time.Time `json:"last_accepted_at"`
-}
-
-// StatusCounts counts, per kind, the local records by sync status. A
-// record counts as in sync only if its row has not changed since the push.
-func (q *Queries) StatusCounts(ctx context.Context) ([]StatusCountsRow, error) {
-	rows, err := q.db.Query(ctx, statusCounts)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []StatusCountsRow
-	for rows.Next() {
-		var i StatusCountsRow
-		if err := rows.Scan(
-			&i.Kind,
-			&i.Total,
-			&i.InSync,
-			&i.Retrying,
-			&i.Blocked,
-			&i.Dead,
-			&i.LastAcceptedAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const syncStates = `-- name: SyncStates :many
-SELECT s.kind, s.record_id, s.status, s.accepted_hash, s.channel_ref, s.accepted_at, s.source_updated_at, s.attempts, s.last_error, s.first_failed_at, s.last_failed_at, s.blocked_on_kind, s.blocked_on_id, s.last_payload, s.lease_until, s.updated_at, s.last_verb
+SELECT s.kind, s.record_id, s.status, s.accepted_hash, s.remote_ref, s.accepted_at, s.source_updated_at, s.attempts, s.last_error, s.first_failed_at, s.last_failed_at, s.blocked_on_kind, s.blocked_on_id, s.last_payload, s.lease_until, s.updated_at, s.last_verb, s.target, s.unsettled_until, s.accepted_payload, s.lease_holder
 FROM sync_state s
 JOIN (SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS record_id) r
   ON s.kind = r.kind AND s.record_id = r.record_id
+WHERE s.target = $3
 `
 
 type SyncStatesParams struct {
-	Kinds []string `json:"kinds"`
-	Ids   []string `json:"ids"`
+	Kinds  []string `json:"kinds"`
+	Ids    []string `json:"ids"`
+	Target string   `json:"target"`
 }
 
-// SyncStates returns the state of the named records (kinds[i], ids[i]).
+// SyncStates returns the state of the named records (kinds[i], ids[i]) of
+// one target.
 func (q *Queries) SyncStates(ctx context.Context, arg SyncStatesParams) ([]SyncState, error) {
-	rows, err := q.db.Query(ctx, syncStates, arg.Kinds, arg.Ids)
+	rows, err := q.db.Query(ctx, syncStates, arg.Kinds, arg.Ids, arg.Target)
 	if err != nil {
 		return nil, err
 	}
@@ -815,7 +422,7 @@ func (q *Queries) SyncStates(ctx context.Context, arg SyncStatesParams) ([]SyncS
 			&i.RecordID,
 			&i.Status,
 			&i.AcceptedHash,
-			&i.ChannelRef,
+			&i.RemoteRef,
 			&i.AcceptedAt,
 			&i.SourceUpdatedAt,
 			&i.Attempts,
@@ -828,6 +435,10 @@ func (q *Queries) SyncStates(ctx context.Context, arg SyncStatesParams) ([]SyncS
 			&i.LeaseUntil,
 			&i.UpdatedAt,
 			&i.LastVerb,
+			&i.Target,
+			&i.UnsettledUntil,
+			&i.AcceptedPayload,
+			&i.LeaseHolder,
 		); err != nil {
 			return nil, err
 		}
@@ -837,4 +448,36 @@ func (q *Queries) SyncStates(ctx context.Context, arg SyncStatesParams) ([]SyncS
 		return nil, err
 	}
 	return items, nil
+}
+
+const takeHoldProbe = `-- name: TakeHoldProbe :one
+UPDATE target_hold SET
+    next_probe_at = now() + make_interval(secs => $1::float8),
+    probes = probes + 1,
+    updated_at = now()
+WHERE target = $2 AND next_probe_at <= now()
+RETURNING target, reason, detail, since, next_probe_at, probes, updated_at
+`
+
+type TakeHoldProbeParams struct {
+	ProbeSeconds float64 `json:"probe_seconds"`
+	Target       string  `json:"target"`
+}
+
+// TakeHoldProbe lets one push probe a held target whose probe is due:
+// the caller that gets a row is the prober; the next probe is pushed back
+// by probe_seconds meanwhile.
+func (q *Queries) TakeHoldProbe(ctx context.Context, arg TakeHoldProbeParams) (TargetHold, error) {
+	row := q.db.QueryRow(ctx, takeHoldProbe, arg.ProbeSeconds, arg.Target)
+	var i TargetHold
+	err := row.Scan(
+		&i.Target,
+		&i.Reason,
+		&i.Detail,
+		&i.Since,
+		&i.NextProbeAt,
+		&i.Probes,
+		&i.UpdatedAt,
+	)
+	return i, err
 }

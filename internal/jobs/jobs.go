@@ -1,8 +1,11 @@
+// Package jobs works pushes through River: the worker of push jobs (their
+// encoding lives in internal/queue), the mapping of push outcomes to
+// River's retry, snooze and completion, a retry policy with exponential
+// backoff and jitter, and the River client's configuration.
 package jobs
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,16 +14,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/chansync/chansync/internal/database"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/queue"
 	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/target"
 )
 
 // Pusher pushes a batch of records of one kind; *syncer.Engine is one.
 type Pusher interface {
-	Push(ctx context.Context, kind record.Kind, ids []string, opts syncer.Options) (syncer.Result, error)
+	Push(ctx context.Context, k *target.Kind, ids []string, opts syncer.Options) (syncer.Result, error)
 }
 
 // Config tunes the job queue. Zero values take the defaults.
@@ -43,9 +46,9 @@ type Config struct {
 	// WaitSnooze is how long a job whose records wait for parents sleeps
 	// before it looks again. Default 1s.
 	WaitSnooze time.Duration
-	// AuthPause is how long jobs wait after the channel refused our
-	// credentials. Default 1 minute.
-	AuthPause time.Duration
+	// UnknownKindPause is how long a job of a kind this process does not take
+	// waits before it is offered again. Default 1 minute.
+	UnknownKindPause time.Duration
 	// FetchPollInterval is how often an idle worker polls for jobs when no
 	// notification wakes it. Default 200ms.
 	FetchPollInterval time.Duration
@@ -81,8 +84,8 @@ func (c Config) withDefaults() Config {
 	if c.WaitSnooze <= 0 {
 		c.WaitSnooze = time.Second
 	}
-	if c.AuthPause <= 0 {
-		c.AuthPause = time.Minute
+	if c.UnknownKindPause <= 0 {
+		c.UnknownKindPause = time.Minute
 	}
 	if c.FetchPollInterval <= 0 {
 		c.FetchPollInterval = 200 * time.Millisecond
@@ -93,26 +96,35 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// PushWorker works push jobs of every kind; a worker of each job kind wraps it.
+// PushWorker works push jobs (queue.PushArgs) of every kind.
 type PushWorker struct {
-	// Pusher does the work; it may be set after the River client is built.
-	Pusher Pusher
-	cfg    Config
-	logger *slog.Logger
+	river.WorkerDefaults[queue.PushArgs]
+	registry *target.Registry
+	pusher   Pusher
+	cfg      Config
 }
 
-// NewPushWorker returns a worker with the given configuration.
-func NewPushWorker(cfg Config) *PushWorker {
-	cfg = cfg.withDefaults()
-	return &PushWorker{cfg: cfg, logger: cfg.Logger}
+// NewPushWorker returns a worker that pushes through pusher the records of
+// the registry's kinds.
+func NewPushWorker(registry *target.Registry, pusher Pusher, cfg Config) *PushWorker {
+	return &PushWorker{registry: registry, pusher: pusher, cfg: cfg.withDefaults()}
 }
 
 // Work pushes one job's records and maps the result to River: done, a
 // retry with backoff (transient failures), or a snooze that spends no
-// attempt (records waiting for parents, a rate limit, refused credentials,
-// a shutdown or timeout in the middle of the batch).
-func (w *PushWorker) Work(ctx context.Context, kind record.Kind, job *rivertype.JobRow, args PushArgs) error {
-	res, err := w.Pusher.Push(ctx, kind, args.IDs, syncer.Options{
+// attempt (a held target, a rate limit, an open circuit, a create that may
+// still be in flight, records waiting for parents, a shutdown or timeout
+// in the middle of the batch). A job of a kind this process does not take
+// (its target is not enabled here) is snoozed, never dropped.
+func (w *PushWorker) Work(ctx context.Context, job *river.Job[queue.PushArgs]) error {
+	args := job.Args
+	k, err := w.registry.Kind(args.KindName)
+	if err != nil || string(k.Target) != args.Target {
+		w.cfg.Logger.ErrorContext(ctx, "push job of a kind this worker does not take: is its target enabled here?",
+			slog.String("target", args.Target), slog.String("kind", args.KindName), slog.Int64("job_id", job.ID))
+		return river.JobSnooze(w.cfg.UnknownKindPause)
+	}
+	res, err := w.pusher.Push(ctx, k, args.IDs, syncer.Options{
 		FinalAttempt: job.Attempt >= job.MaxAttempts,
 		Attempt:      job.Attempt,
 		JobID:        job.ID,
@@ -123,15 +135,20 @@ func (w *PushWorker) Work(ctx context.Context, kind record.Kind, job *rivertype.
 			// an attempt; work already done is kept.
 			return river.JobSnooze(time.Second)
 		}
-		return fmt.Errorf("push %s batch: %w", kind, err)
+		return fmt.Errorf("push %s batch: %w", k, err)
 	}
+	return w.verdict(ctx, k, len(args.IDs), res)
+}
+
+// verdict maps a push's result to what River does with its job.
+func (w *PushWorker) verdict(ctx context.Context, k *target.Kind, n int, res syncer.Result) error {
 	switch {
-	case res.AuthFailed:
-		return river.JobSnooze(w.cfg.AuthPause)
+	case res.Held != "":
+		return river.JobSnooze(max(res.SnoozeFor, time.Second))
 	case res.Failed > 0:
-		return fmt.Errorf("push %s: %d of %d records failed, last: %s", kind, res.Failed, len(args.IDs), res.LastError)
-	case res.RateLimitedFor > 0:
-		return river.JobSnooze(res.RateLimitedFor)
+		return fmt.Errorf("push %s: %d of %d records failed, last: %s", k, res.Failed, n, res.LastError)
+	case res.SnoozeFor > 0:
+		return river.JobSnooze(res.SnoozeFor)
 	case res.Waiting > 0:
 		if ctx.Err() != nil {
 			return river.JobSnooze(time.Second)
@@ -139,30 +156,6 @@ func (w *PushWorker) Work(ctx context.Context, kind record.Kind, job *rivertype.
 		return river.JobSnooze(w.cfg.WaitSnooze)
 	}
 	return nil
-}
-
-type argsOf interface {
-	river.JobArgs
-	args() PushArgs
-}
-
-type kindWorker[T argsOf] struct {
-	river.WorkerDefaults[T]
-	kind record.Kind
-	w    *PushWorker
-}
-
-func (k *kindWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
-	return k.w.Work(ctx, k.kind, job.JobRow, job.Args.args())
-}
-
-// Register adds a River worker for each push job kind to workers.
-func Register(workers *river.Workers, w *PushWorker) {
-	river.AddWorker(workers, &kindWorker[PushUserArgs]{kind: record.User, w: w})
-	river.AddWorker(workers, &kindWorker[PushCompanyArgs]{kind: record.Company, w: w})
-	river.AddWorker(workers, &kindWorker[PushTaskArgs]{kind: record.Task, w: w})
-	river.AddWorker(workers, &kindWorker[PushApplicationArgs]{kind: record.Application, w: w})
-	river.AddWorker(workers, &kindWorker[PushPaymentArgs]{kind: record.Payment, w: w})
 }
 
 // NewClient returns a River client. With workers nil it only inserts jobs
@@ -185,8 +178,8 @@ func NewClient(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*river.C
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: 2},
-			QueueBulk:          {MaxWorkers: cfg.Concurrency},
-			QueueEvents:        {MaxWorkers: cfg.EventConcurrency},
+			queue.Bulk:         {MaxWorkers: cfg.Concurrency},
+			queue.Events:       {MaxWorkers: cfg.EventConcurrency},
 		}
 	}
 	client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -195,87 +188,3 @@ func NewClient(pool *pgxpool.Pool, workers *river.Workers, cfg Config) (*river.C
 	}
 	return client, nil
 }
-
-// SpreadJobs and MinSpreadBatch shape Inserter.Params: a kind with fewer
-// than SpreadJobs×BatchSize records is split into about SpreadJobs jobs of
-// at least MinSpreadBatch records rather than a few full ones, so that with
-// a slow channel the pushes of a small kind (companies, tasks, whose children
-// wait for them) run side by side instead of one request at a time per job.
-const (
-	SpreadJobs     = 64
-	MinSpreadBatch = 10
-)
-
-// Inserter inserts push jobs.
-type Inserter struct {
-	// Client inserts the jobs.
-	Client *river.Client[pgx.Tx]
-	// BatchSize is the most records one job pushes. Default 100.
-	BatchSize int
-}
-
-// Params returns the insert parameters for pushing refs on queue: one job
-// per BatchSize records of a kind, prioritised parents first.
-func (in *Inserter) Params(refs []record.Ref, queue string) ([]river.InsertManyParams, error) {
-	size := in.BatchSize
-	if size <= 0 {
-		size = 100
-	}
-	byKind := map[record.Kind][]string{}
-	for _, r := range refs {
-		byKind[r.Kind] = append(byKind[r.Kind], r.ID)
-	}
-	var params []river.InsertManyParams
-	for _, k := range record.Kinds {
-		ids := byKind[k]
-		// Spread a kind over at least SpreadJobs jobs (of at least
-		// MinSpreadBatch records) so that a small kind, whose children
-		// wait for it, keeps many pushes in flight.
-		kindSize := min(size, max(MinSpreadBatch, (len(ids)+SpreadJobs-1)/SpreadJobs))
-		for len(ids) > 0 {
-			n := min(kindSize, len(ids))
-			args, err := NewArgs(k, ids[:n:n])
-			if err != nil {
-				return nil, err
-			}
-			params = append(params, river.InsertManyParams{
-				Args:       args,
-				InsertOpts: &river.InsertOpts{Queue: queue, Priority: Priority(k)},
-			})
-			ids = ids[n:]
-		}
-	}
-	return params, nil
-}
-
-// Insert enqueues pushes of refs on queue.
-func (in *Inserter) Insert(ctx context.Context, refs []record.Ref, queue string) (int, error) {
-	params, err := in.Params(refs, queue)
-	if err != nil || len(params) == 0 {
-		return 0, err
-	}
-	n, err := in.Client.InsertManyFast(ctx, params)
-	if err != nil {
-		return 0, fmt.Errorf("insert push jobs: %w", err)
-	}
-	return n, nil
-}
-
-// InsertTx enqueues pushes of refs on queue inside tx.
-func (in *Inserter) InsertTx(ctx context.Context, tx pgx.Tx, refs []record.Ref, queue string) (int, error) {
-	params, err := in.Params(refs, queue)
-	if err != nil || len(params) == 0 {
-		return 0, err
-	}
-	n, err := in.Client.InsertManyFastTx(ctx, tx, params)
-	if err != nil {
-		return 0, fmt.Errorf("insert push jobs: %w", err)
-	}
-	return n, nil
-}
-
-// ErrNoWork is returned by helpers that find nothing to enqueue.
-var ErrNoWork = errors.New("nothing to enqueue")
-
-// EventConcurrency returns how many event-triggered pushes run at once.
-func (w *PushWorker) EventConcurrency() int { return w.cfg.EventConcurrency }

@@ -45,14 +45,3 @@ func (p RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.Delay(max(job.Attempt, 1)))
 }
 
-// TotalWait returns the sum of the nominal (unjittered) waits before the
-// first `attempts` retries: how long a job keeps trying before it gives up.
-func (p RetryPolicy) TotalWait(attempts int) time.Duration {
-	q := p
-	q.Jitter = 0
-	var total time.Duration
-	for i := 1; i <= attempts; i++ {
-		total += q.Delay(i)
-	}
-	return total
-}

@@ -1,5 +1,7 @@
 // Package outbox relays the changes that the tables' triggers record in
-// sync_outbox into push jobs. It is woken by LISTEN/NOTIFY and polls as a
+// sync_outbox (one entry per changed source record) into push jobs for
+// every enabled kind the change may affect (a user's change: the
+// channel's user, the user centre's account). It is woken by LISTEN/NOTIFY and polls as a
 // fallback; each pass takes the due entries and inserts their jobs in one
 // transaction, so an entry is relayed exactly once even when the worker dies
 // mid-relay or several workers relay at once.
@@ -16,14 +18,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target"
 )
 
 // Channel is the notification channel the triggers notify.
 const Channel = "chansync_outbox"
 
 // InsertTxFunc enqueues pushes of refs inside tx.
-type InsertTxFunc func(ctx context.Context, tx pgx.Tx, refs []record.Ref) error
+type InsertTxFunc func(ctx context.Context, tx pgx.Tx, refs []target.Ref) error
 
 // Config tunes a Relay. Zero values take the defaults.
 type Config struct {
@@ -65,14 +67,19 @@ func (c Config) withDefaults() Config {
 // Relay moves outbox entries into push jobs.
 type Relay struct {
 	pool   *pgxpool.Pool
+	reg    *target.Registry
 	insert InsertTxFunc
 	logger *slog.Logger
 	cfg    Config
 }
 
-// New returns a Relay.
-func New(pool *pgxpool.Pool, insert InsertTxFunc, logger *slog.Logger, cfg Config) *Relay {
-	return &Relay{pool: pool, insert: insert, logger: logger, cfg: cfg.withDefaults()}
+// New returns a Relay that maps changes to records through reg and
+// enqueues their pushes with insert.
+func New(pool *pgxpool.Pool, reg *target.Registry, insert InsertTxFunc, logger *slog.Logger, cfg Config) *Relay {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Relay{pool: pool, reg: reg, insert: insert, logger: logger, cfg: cfg.withDefaults()}
 }
 
 // RelayOnce relays the entries that are due now and returns how many.
@@ -104,18 +111,25 @@ func (r *Relay) pass(ctx context.Context) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	refs := make([]record.Ref, 0, len(rows))
+	bySource := map[string][]string{}
+	var sources []string
 	oldest := rows[0].FirstChangedAt
 	for _, row := range rows {
-		k, err := record.ParseKind(row.Kind)
-		if err != nil {
-			r.logger.WarnContext(ctx, "outbox entry of unknown kind dropped", slog.String("kind", row.Kind), slog.String("id", row.RecordID))
-			continue
+		if _, ok := bySource[row.Kind]; !ok {
+			sources = append(sources, row.Kind)
 		}
-		refs = append(refs, record.Ref{Kind: k, ID: row.RecordID})
+		bySource[row.Kind] = append(bySource[row.Kind], row.RecordID)
 		if row.FirstChangedAt.Before(oldest) {
 			oldest = row.FirstChangedAt
 		}
+	}
+	var refs []target.Ref
+	for _, src := range sources {
+		got, err := r.reg.Affected(ctx, tx, src, bySource[src])
+		if err != nil {
+			return 0, err
+		}
+		refs = append(refs, got...)
 	}
 	if err := r.insert(ctx, tx, refs); err != nil {
 		return 0, err

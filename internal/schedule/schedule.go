@@ -10,10 +10,13 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/robfig/cron/v3"
 
 	"github.com/chansync/chansync/internal/control"
+	"github.com/chansync/chansync/internal/target"
 )
 
 // SyncArgs is the nightly sync job. It carries nothing: it scans every kind.
@@ -31,18 +34,26 @@ func (SyncArgs) InsertOpts() river.InsertOpts {
 	}
 }
 
-// Worker runs a bulk enqueue like `enqueue all`.
+// Worker runs a bulk enqueue like `enqueue all`, over every kind of every
+// enabled target.
 type Worker struct {
 	river.WorkerDefaults[SyncArgs]
-	// Controller enqueues the run.
-	Controller *control.Controller
-	// Logger receives the run's summary line.
-	Logger *slog.Logger
+	pool      *pgxpool.Pool
+	registry  *target.Registry
+	batchSize int
+	logger    *slog.Logger
+}
+
+// NewWorker returns the scheduled sync's worker; it enqueues through the
+// River client that runs its job.
+func NewWorker(pool *pgxpool.Pool, registry *target.Registry, batchSize int, logger *slog.Logger) *Worker {
+	return &Worker{pool: pool, registry: registry, batchSize: batchSize, logger: logger}
 }
 
 // Work enqueues every changed record and logs what it found.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
-	run, err := w.Controller.EnqueueAll(ctx, control.AllOptions{Trigger: "schedule"})
+	ctl := control.New(control.Config{Pool: w.pool, Registry: w.registry, Client: river.ClientFromContext[pgx.Tx](ctx), BatchSize: w.batchSize})
+	run, err := ctl.EnqueueAll(ctx, control.AllOptions{Trigger: "schedule"})
 	if err != nil {
 		return fmt.Errorf("scheduled sync: %w", err)
 	}
@@ -51,7 +62,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SyncArgs]) error {
 		enqueued += s.Enqueued
 		unchanged += s.Unchanged
 	}
-	w.Logger.InfoContext(ctx, "scheduled sync enqueued",
+	w.logger.InfoContext(ctx, "scheduled sync enqueued",
 		slog.Int64("run_id", run.ID), slog.Int("enqueued", enqueued), slog.Int("unchanged", unchanged),
 		slog.Int64("job_id", job.ID))
 	return nil

@@ -2,166 +2,246 @@ package syncer_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
 	"github.com/chansync/chansync/internal/dbsqlc"
-	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/syncstatus"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
 )
 
-// scriptedPusher is a target held in memory whose answers a test can
-// script. It is a stand-in for the channel, not for the database: the
-// engine under test runs against a real Postgres.
-type scriptedPusher struct {
+// fakeTarget is a target held in memory whose answers a test can script.
+// It stands in for a target, not for the database: the engine under test
+// runs against a real Postgres.
+type fakeTarget struct {
 	mu       sync.Mutex
-	held     map[record.Ref]json.RawMessage
+	held     map[string][]byte // "kind/id" -> body
+	creates  map[string]int    // creates applied per record
 	calls    []string
-	failNext map[string][]error // "create"/"update"/"exists" -> errors to return first
-	inFlight map[record.Ref]int
-	maxPar   int
-	delay    time.Duration
+	failNext map[string][]error // "create"/"update"/"find" -> errors to return first
+	// lostAnswers applies that many creates, then answers each with an
+	// error that may mean it was applied (an answer lost).
+	lostAnswers int
+	inFlight    map[string]int
+	maxPar      int
+	delay       time.Duration
+	// block, if set, is waited on inside every create.
+	block chan struct{}
 }
 
-type fakeErr struct{ f syncer.Failure }
+type fakeErr struct{ f target.Failure }
 
 func (e *fakeErr) Error() string { return e.f.Reason }
 
-func newPusher() *scriptedPusher {
-	return &scriptedPusher{held: map[record.Ref]json.RawMessage{}, failNext: map[string][]error{}, inFlight: map[record.Ref]int{}}
+func newFake() *fakeTarget {
+	return &fakeTarget{held: map[string][]byte{}, creates: map[string]int{}, failNext: map[string][]error{}, inFlight: map[string]int{}}
 }
 
-func idOf(kind record.Kind, body json.RawMessage) string {
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	s, _ := m[kind.IDField()].(string)
-	return s
-}
-
-func (p *scriptedPusher) enter(ref record.Ref, verb string) error {
-	p.mu.Lock()
-	p.calls = append(p.calls, verb+" "+ref.String())
-	p.inFlight[ref]++
-	if p.inFlight[ref] > p.maxPar {
-		p.maxPar = p.inFlight[ref]
-	}
+func (f *fakeTarget) enter(key, verb string) error {
+	f.mu.Lock()
+	f.calls = append(f.calls, verb+" "+key)
+	f.inFlight[key]++
+	f.maxPar = max(f.maxPar, f.inFlight[key])
 	var err error
-	if q := p.failNext[verb]; len(q) > 0 {
-		err, p.failNext[verb] = q[0], q[1:]
+	if q := f.failNext[verb]; len(q) > 0 {
+		err, f.failNext[verb] = q[0], q[1:]
 	}
-	p.mu.Unlock()
-	if p.delay > 0 {
-		time.Sleep(p.delay)
+	f.mu.Unlock()
+	if f.delay > 0 {
+		time.Sleep(f.delay)
 	}
 	return err
 }
 
-func (p *scriptedPusher) leave(ref record.Ref) {
-	p.mu.Lock()
-	p.inFlight[ref]--
-	p.mu.Unlock()
+func (f *fakeTarget) leave(key string) {
+	f.mu.Lock()
+	f.inFlight[key]--
+	f.mu.Unlock()
 }
 
-func (p *scriptedPusher) Create(_ context.Context, kind record.Kind, body json.RawMessage) (string, error) {
-	ref := record.Ref{Kind: kind, ID: idOf(kind, body)}
-	defer p.leave(ref)
-	if err := p.enter(ref, "create"); err != nil {
-		return "", err
+func key(r target.Request) string { return r.Kind.Name + "/" + r.ID }
+
+func (f *fakeTarget) Create(ctx context.Context, r target.Request) (target.Result, error) {
+	k := key(r)
+	defer f.leave(k)
+	if err := f.enter(k, "create"); err != nil {
+		return target.Result{}, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.held[ref]; ok {
-		return "", &fakeErr{syncer.Failure{Class: syncer.Permanent, Conflict: true, Reason: "1001 already exists"}}
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return target.Result{}, ctx.Err()
+		}
 	}
-	p.held[ref] = append(json.RawMessage(nil), body...)
-	return "ch-" + ref.ID, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.held[k]; ok {
+		return target.Result{}, &fakeErr{target.Failure{Class: target.Permanent, Conflict: true, Answered: true, Reason: "1001 already exists"}}
+	}
+	f.held[k] = append([]byte(nil), r.JSON...)
+	f.creates[k]++
+	if f.lostAnswers > 0 {
+		f.lostAnswers--
+		return target.Result{}, &fakeErr{target.Failure{Class: target.Transient, MaybeApplied: true, Reason: "connection reset"}}
+	}
+	return target.Result{Ref: "ch-" + r.ID}, nil
 }
 
-func (p *scriptedPusher) Update(_ context.Context, kind record.Kind, id string, body json.RawMessage) (string, error) {
-	ref := record.Ref{Kind: kind, ID: id}
-	defer p.leave(ref)
-	if err := p.enter(ref, "update"); err != nil {
-		return "", err
+func (f *fakeTarget) Update(_ context.Context, r target.Request) (target.Result, error) {
+	k := key(r)
+	defer f.leave(k)
+	if err := f.enter(k, "update"); err != nil {
+		return target.Result{}, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if _, ok := p.held[ref]; !ok {
-		return "", &fakeErr{syncer.Failure{Class: syncer.Permanent, Conflict: true, Reason: "1001 not found"}}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.held[k]; !ok {
+		return target.Result{}, &fakeErr{target.Failure{Class: target.Permanent, Conflict: true, Answered: true, Reason: "1001 not found"}}
 	}
-	p.held[ref] = append(json.RawMessage(nil), body...)
-	return "ch-" + id, nil
+	f.held[k] = append([]byte(nil), r.JSON...)
+	return target.Result{Ref: "ch-" + r.ID}, nil
 }
 
-func (p *scriptedPusher) Exists(_ context.Context, kind record.Kind, id string) (string, bool, error) {
-	ref := record.Ref{Kind: kind, ID: id}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.calls = append(p.calls, "exists "+ref.String())
-	_, ok := p.held[ref]
-	return "ch-" + id, ok, nil
+func (f *fakeTarget) Find(_ context.Context, r target.Request) (target.Found, error) {
+	k := key(r)
+	if err := f.enter(k, "find"); err != nil {
+		f.leave(k)
+		return target.Found{}, err
+	}
+	f.leave(k)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	body, ok := f.held[k]
+	if !ok {
+		return target.Found{}, nil
+	}
+	return target.Found{Exists: true, Ref: "ch-" + r.ID, Same: string(body) == string(r.JSON)}, nil
 }
 
-func (p *scriptedPusher) Classify(err error) syncer.Failure {
+func (f *fakeTarget) Classify(err error) target.Failure {
 	var fe *fakeErr
 	if errors.As(err, &fe) {
 		return fe.f
 	}
-	return syncer.Failure{Class: syncer.Transient, Reason: err.Error()}
+	return target.Failure{Class: target.Transient, MaybeApplied: true, Reason: err.Error()}
 }
 
-func (p *scriptedPusher) callCount(prefix string) int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+func (f *fakeTarget) count(prefix string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	n := 0
-	for _, c := range p.calls {
-		if len(c) >= len(prefix) && c[:len(prefix)] == prefix {
+	for _, c := range f.calls {
+		if strings.HasPrefix(c, prefix) {
 			n++
 		}
 	}
 	return n
 }
 
+func (f *fakeTarget) creations(k string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.creates[k]
+}
+
 type testBundle struct {
 	pool     *pgxpool.Pool
 	q        *dbsqlc.Queries
-	pusher   *scriptedPusher
+	fake     *fakeTarget
+	reg      *target.Registry
 	engine   *syncer.Engine
 	set      *datagen.Set
-	enqueued []record.Ref
 	mu       sync.Mutex
+	enqueued []target.Ref
 }
 
-func setup(t *testing.T) *testBundle {
+type bundleOptions struct {
+	bound time.Duration
+	lease time.Duration
+	probe time.Duration
+}
+
+func setup(t *testing.T, opts ...bundleOptions) *testBundle {
 	t.Helper()
+	var o bundleOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	s := dbtest.New(t)
-	b := &testBundle{pool: s.Pool, q: dbsqlc.New(s.Pool), pusher: newPusher()}
+	b := &testBundle{pool: s.Pool, q: dbsqlc.New(s.Pool), fake: newFake()}
 	b.set = datagen.Generate(datagen.Options{Records: 50, Seed: 7})
-	require.NoError(t, b.set.Load(context.Background(), s.Pool))
-	b.engine = syncer.New(s.Pool, b.pusher, func(_ context.Context, refs []record.Ref) error {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		b.enqueued = append(b.enqueued, refs...)
-		return nil
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)), syncer.Config{ParentWait: 200 * time.Millisecond, ParentPoll: 20 * time.Millisecond})
+	require.NoError(t, b.set.LoadQuiet(context.Background(), s.Pool))
+	reg, err := target.NewRegistry(&target.Target{
+		Name: channel.Name, Kinds: channel.Kinds(), Client: b.fake, InFlightBound: o.bound, HoldProbe: o.probe,
+	})
+	require.NoError(t, err)
+	b.reg = reg
+	b.engine = b.newEngine(t, o)
 	return b
 }
 
-func (b *testBundle) state(t *testing.T, kind record.Kind, id string) dbsqlc.SyncState {
+// newEngine returns another engine on the same database and target, as
+// another worker process would have.
+func (b *testBundle) newEngine(t *testing.T, o bundleOptions) *syncer.Engine {
 	t.Helper()
-	st, err := b.q.SyncStates(context.Background(), dbsqlc.SyncStatesParams{Kinds: []string{string(kind)}, Ids: []string{id}})
+	e, err := syncer.New(syncer.Config{
+		Pool: b.pool, Registry: b.reg,
+		EnqueueFunc: func(_ context.Context, refs []target.Ref) error {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			b.enqueued = append(b.enqueued, refs...)
+			return nil
+		},
+		Lease: o.lease, ParentWait: 200 * time.Millisecond, ParentPoll: 20 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	return e
+}
+
+func (b *testBundle) kind(t *testing.T, name string) *target.Kind {
+	t.Helper()
+	k, err := b.reg.Kind(name)
+	require.NoError(t, err)
+	return k
+}
+
+func (b *testBundle) push(t *testing.T, kind string, ids ...string) syncer.Result {
+	t.Helper()
+	res, err := b.engine.Push(context.Background(), b.kind(t, kind), ids, syncer.Options{})
+	require.NoError(t, err)
+	return res
+}
+
+func (b *testBundle) state(t *testing.T, kind, id string) dbsqlc.SyncState {
+	t.Helper()
+	st, err := b.q.SyncStates(context.Background(), dbsqlc.SyncStatesParams{Target: string(channel.Name), Kinds: []string{kind}, Ids: []string{id}})
 	require.NoError(t, err)
 	require.Len(t, st, 1)
 	return st[0]
+}
+
+func (b *testBundle) wasEnqueued(ref target.Ref) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range b.enqueued {
+		if r == ref {
+			return true
+		}
+	}
+	return false
 }
 
 func TestPush(t *testing.T) {
@@ -172,62 +252,50 @@ func TestPush(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		id := b.set.Companies[0].ChannelCompanyID
-		res, err := b.engine.Push(ctx, record.Company, []string{id}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Created)
-		st := b.state(t, record.Company, id)
-		require.Equal(t, "synced", st.Status)
+		require.Equal(t, 1, b.push(t, "company", id).Created)
+		st := b.state(t, "company", id)
+		require.Equal(t, syncstatus.Synced, st.Status)
 		require.NotNil(t, st.AcceptedHash)
-		require.Equal(t, "ch-"+id, *st.ChannelRef)
+		require.Equal(t, "ch-"+id, *st.RemoteRef)
+		require.Nil(t, st.LeaseUntil, "the lease is released")
 
-		res, err = b.engine.Push(ctx, record.Company, []string{id}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Unchanged)
-		require.Equal(t, 1, b.pusher.callCount("create"))
-		require.Equal(t, 0, b.pusher.callCount("update"))
+		require.Equal(t, 1, b.push(t, "company", id).Unchanged)
+		require.Equal(t, 1, b.fake.count("create"))
+		require.Equal(t, 0, b.fake.count("update"))
 	})
 
 	t.Run("UpdatesAChangedRow", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		id := b.set.Companies[0].ChannelCompanyID
-		_, err := b.engine.Push(ctx, record.Company, []string{id}, syncer.Options{})
+		b.push(t, "company", id)
+		_, err := b.pool.Exec(ctx, `UPDATE companies SET business_scope = '新的经营范围' WHERE channel_company_id = $1`, id)
 		require.NoError(t, err)
-		_, err = b.pool.Exec(ctx, `UPDATE companies SET business_scope = '新的经营范围' WHERE channel_company_id = $1`, id)
-		require.NoError(t, err)
-		res, err := b.engine.Push(ctx, record.Company, []string{id}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Updated)
-		require.Contains(t, string(b.pusher.held[record.Ref{Kind: record.Company, ID: id}]), "新的经营范围")
+		require.Equal(t, 1, b.push(t, "company", id).Updated)
+		require.Contains(t, string(b.fake.held["company/"+id]), "新的经营范围")
 	})
 
 	t.Run("ConflictOnCreateSwitchesToUpdate", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		id := b.set.Companies[0].ChannelCompanyID
-		// The channel already holds it (an earlier answer was lost).
-		b.pusher.held[record.Ref{Kind: record.Company, ID: id}] = json.RawMessage(`{}`)
-		res, err := b.engine.Push(ctx, record.Company, []string{id}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Updated)
-		require.Equal(t, []string{"create company/" + id, "exists company/" + id, "update company/" + id}, b.pusher.calls)
+		// The target already holds it (an earlier answer was lost).
+		b.fake.held["company/"+id] = []byte(`{}`)
+		require.Equal(t, 1, b.push(t, "company", id).Updated)
+		require.Equal(t, []string{"create company/" + id, "find company/" + id, "update company/" + id}, b.fake.calls)
 	})
 
 	t.Run("ChildWaitsForItsParentAndAsksForIt", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		task := b.set.Tasks[0]
-		res, err := b.engine.Push(ctx, record.Task, []string{task.ChannelTaskID}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Waiting)
-		require.Zero(t, b.pusher.callCount("create"), "nothing reaches the target before its parent")
-		require.Contains(t, b.enqueued, record.Ref{Kind: record.Company, ID: task.ChannelCompanyID})
+		require.Equal(t, 1, b.push(t, "task", task.ChannelTaskID).Waiting)
+		require.Zero(t, b.fake.count("create"), "nothing reaches the target before its parent")
+		require.True(t, b.wasEnqueued(target.Ref{Target: channel.Name, Kind: "company", ID: task.ChannelCompanyID}))
+		require.Nil(t, b.state(t, "task", task.ChannelTaskID).LeaseUntil, "a record given back waiting is not leased")
 
-		_, err = b.engine.Push(ctx, record.Company, []string{task.ChannelCompanyID}, syncer.Options{})
-		require.NoError(t, err)
-		res, err = b.engine.Push(ctx, record.Task, []string{task.ChannelTaskID}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Created)
+		b.push(t, "company", task.ChannelCompanyID)
+		require.Equal(t, 1, b.push(t, "task", task.ChannelTaskID).Created)
 	})
 
 	t.Run("InvalidRecordIsDeadWithReasonAndNotSent", func(t *testing.T) {
@@ -236,18 +304,14 @@ func TestPush(t *testing.T) {
 		id := b.set.Users[0].ChannelUserID
 		_, err := b.pool.Exec(ctx, `UPDATE users SET id_card = '110101199001011234' WHERE channel_user_id = $1`, id)
 		require.NoError(t, err)
-		res, err := b.engine.Push(ctx, record.User, []string{id}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Dead)
-		st := b.state(t, record.User, id)
-		require.Equal(t, "dead", st.Status)
+		require.Equal(t, 1, b.push(t, "user", id).Dead)
+		st := b.state(t, "user", id)
+		require.Equal(t, syncstatus.Dead, st.Status)
 		require.Contains(t, *st.LastError, "users/"+id+": id_card")
-		require.Zero(t, b.pusher.callCount("create"))
+		require.Zero(t, b.fake.count("create"))
 
 		// Untouched, it stays dead without another look.
-		res, err = b.engine.Push(ctx, record.User, []string{id}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Kept)
+		require.Equal(t, 1, b.push(t, "user", id).Kept)
 	})
 
 	t.Run("ChildOfDeadParentIsBlockedThenWoken", func(t *testing.T) {
@@ -256,43 +320,37 @@ func TestPush(t *testing.T) {
 		task := b.set.Tasks[0]
 		_, err := b.pool.Exec(ctx, `UPDATE companies SET social_credit_code = 'bad' WHERE channel_company_id = $1`, task.ChannelCompanyID)
 		require.NoError(t, err)
-		_, err = b.engine.Push(ctx, record.Company, []string{task.ChannelCompanyID}, syncer.Options{})
-		require.NoError(t, err)
-		res, err := b.engine.Push(ctx, record.Task, []string{task.ChannelTaskID}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Blocked)
-		st := b.state(t, record.Task, task.ChannelTaskID)
-		require.Equal(t, "blocked", st.Status)
+		b.push(t, "company", task.ChannelCompanyID)
+		require.Equal(t, 1, b.push(t, "task", task.ChannelTaskID).Blocked)
+		st := b.state(t, "task", task.ChannelTaskID)
+		require.Equal(t, syncstatus.Blocked, st.Status)
 		require.Contains(t, *st.LastError, "channel_company_id")
 		require.Contains(t, *st.LastError, "company/"+task.ChannelCompanyID)
 
 		// Fix the company: accepting it wakes the blocked task.
 		_, err = b.pool.Exec(ctx, `UPDATE companies SET social_credit_code = '91350100M000100Y43' WHERE channel_company_id = $1`, task.ChannelCompanyID)
 		require.NoError(t, err)
-		b.enqueued = nil
-		_, err = b.engine.Push(ctx, record.Company, []string{task.ChannelCompanyID}, syncer.Options{})
-		require.NoError(t, err)
-		require.Contains(t, b.enqueued, record.Ref{Kind: record.Task, ID: task.ChannelTaskID})
-		res, err = b.engine.Push(ctx, record.Task, []string{task.ChannelTaskID}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Created)
+		b.push(t, "company", task.ChannelCompanyID)
+		require.True(t, b.wasEnqueued(target.Ref{Target: channel.Name, Kind: "task", ID: task.ChannelTaskID}))
+		require.Equal(t, 1, b.push(t, "task", task.ChannelTaskID).Created)
 	})
 
 	t.Run("TransientFailureRetriesThenDeadOnFinalAttempt", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		id := b.set.Users[1].ChannelUserID
-		b.pusher.failNext["create"] = []error{errors.New("5001 server error"), errors.New("5001 server error")}
-		res, err := b.engine.Push(ctx, record.User, []string{id}, syncer.Options{Attempt: 1})
+		refused := &fakeErr{target.Failure{Class: target.Transient, Answered: true, Reason: "5001 server error"}}
+		b.fake.failNext["create"] = []error{refused, refused}
+		res, err := b.engine.Push(ctx, b.kind(t, "user"), []string{id}, syncer.Options{Attempt: 1})
 		require.NoError(t, err)
 		require.Equal(t, 1, res.Failed)
-		require.Equal(t, "retrying", b.state(t, record.User, id).Status)
+		require.Equal(t, syncstatus.Retrying, b.state(t, "user", id).Status)
 
-		res, err = b.engine.Push(ctx, record.User, []string{id}, syncer.Options{Attempt: 2, FinalAttempt: true})
+		res, err = b.engine.Push(ctx, b.kind(t, "user"), []string{id}, syncer.Options{Attempt: 2, FinalAttempt: true})
 		require.NoError(t, err)
 		require.Equal(t, 1, res.Dead)
-		st := b.state(t, record.User, id)
-		require.Equal(t, "dead", st.Status)
+		st := b.state(t, "user", id)
+		require.Equal(t, syncstatus.Dead, st.Status)
 		require.Contains(t, *st.LastError, "gave up after 2 attempts")
 	})
 
@@ -300,41 +358,221 @@ func TestPush(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
 		id := b.set.Users[2].ChannelUserID
-		b.pusher.failNext["create"] = []error{&fakeErr{syncer.Failure{Class: syncer.RateLimited, RetryAfter: 50 * time.Millisecond, Reason: "429"}}}
-		res, err := b.engine.Push(ctx, record.User, []string{id}, syncer.Options{})
-		require.NoError(t, err)
-		require.Equal(t, 1, res.Created)
-		require.Equal(t, 2, b.pusher.callCount("create"))
-	})
-
-	t.Run("AuthFailureStopsTheBatch", func(t *testing.T) {
-		t.Parallel()
-		b := setup(t)
-		ids := []string{b.set.Users[0].ChannelUserID, b.set.Users[1].ChannelUserID}
-		b.pusher.failNext["create"] = []error{&fakeErr{syncer.Failure{Class: syncer.AuthFailed, Reason: "1002"}}}
-		res, err := b.engine.Push(ctx, record.User, ids, syncer.Options{})
-		require.NoError(t, err)
-		require.True(t, res.AuthFailed)
-		require.Equal(t, 1, b.pusher.callCount("create"), "the batch stops at the first refusal")
-		require.Equal(t, "pending", b.state(t, record.User, ids[1]).Status)
+		b.fake.failNext["create"] = []error{&fakeErr{target.Failure{Class: target.RateLimited, RetryAfter: 50 * time.Millisecond, Answered: true, Reason: "429"}}}
+		require.Equal(t, 1, b.push(t, "user", id).Created)
+		require.Equal(t, 2, b.fake.count("create"))
 	})
 
 	t.Run("ConcurrentPushesOfOneRecordNeverOverlap", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		b.pusher.delay = 30 * time.Millisecond
+		b.fake.delay = 30 * time.Millisecond
 		id := b.set.Companies[0].ChannelCompanyID
 		var wg sync.WaitGroup
 		for range 6 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_, err := b.engine.Push(ctx, record.Company, []string{id}, syncer.Options{})
+			wg.Go(func() {
+				_, err := b.engine.Push(ctx, b.kind(t, "company"), []string{id}, syncer.Options{})
 				require.NoError(t, err)
-			}()
+			})
 		}
 		wg.Wait()
-		require.Equal(t, 1, b.pusher.maxPar)
-		require.Equal(t, 1, b.pusher.callCount("create"), "exactly one create; the others found it accepted")
+		require.Equal(t, 1, b.fake.maxPar)
+		require.Equal(t, 1, b.fake.count("create"), "exactly one create; the others found it accepted")
 	})
+}
+
+// TestNoRepeatedCreate: whenever a create's outcome is unknown, the next
+// attempt looks the record up and adopts or updates it; it never sends the
+// create again blind.
+func TestNoRepeatedCreate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("LostAnswerIsLookedUpAndAdopted", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.set.Users[0].ChannelUserID
+		b.fake.lostAnswers = 1
+		require.Equal(t, 1, b.push(t, "user", id).Failed)
+		st := b.state(t, "user", id)
+		require.NotNil(t, st.UnsettledUntil, "the create is unsettled")
+		require.Equal(t, syncstatus.Retrying, st.Status)
+
+		res := b.push(t, "user", id)
+		require.Equal(t, 1, res.Created)
+		require.Equal(t, 1, res.Adopted)
+		require.Equal(t, []string{"create user/" + id, "find user/" + id}, b.fake.calls, "looked up, adopted, not created again")
+		st = b.state(t, "user", id)
+		require.Nil(t, st.UnsettledUntil)
+		require.Equal(t, "ch-"+id, *st.RemoteRef)
+		require.Equal(t, 1, b.fake.creations("user/"+id))
+	})
+
+	t.Run("NotFoundAfterLookupIsCreated", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.set.Users[0].ChannelUserID
+		b.fake.failNext["create"] = []error{&fakeErr{target.Failure{Class: target.Transient, MaybeApplied: true, Reason: "timeout"}}}
+		require.Equal(t, 1, b.push(t, "user", id).Failed)
+		require.Equal(t, 1, b.push(t, "user", id).Created)
+		require.Equal(t, []string{"create user/" + id, "find user/" + id, "create user/" + id}, b.fake.calls)
+	})
+
+	t.Run("RefusalThatWasNotAppliedNeedsNoLookup", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.set.Users[0].ChannelUserID
+		b.fake.failNext["create"] = []error{&fakeErr{target.Failure{Class: target.Transient, Answered: true, Reason: "connection refused"}}}
+		require.Equal(t, 1, b.push(t, "user", id).Failed)
+		require.Nil(t, b.state(t, "user", id).UnsettledUntil)
+		b.push(t, "user", id)
+		require.Equal(t, []string{"create user/" + id, "create user/" + id}, b.fake.calls)
+	})
+
+	t.Run("LookupWaitsUntilTheCreateCannotBeInFlight", func(t *testing.T) {
+		t.Parallel()
+		const bound = 400 * time.Millisecond
+		b := setup(t, bundleOptions{bound: bound})
+		id := b.set.Users[0].ChannelUserID
+		b.fake.failNext["create"] = []error{&fakeErr{target.Failure{Class: target.Transient, MaybeApplied: true, Reason: "timeout"}}}
+		require.Equal(t, 1, b.push(t, "user", id).Failed)
+
+		res := b.push(t, "user", id)
+		require.Equal(t, 1, res.Waiting, "too early: the lost create may still be applied")
+		require.Positive(t, res.SnoozeFor)
+		require.LessOrEqual(t, res.SnoozeFor, bound+200*time.Millisecond)
+		require.Equal(t, 1, b.fake.count("create"))
+		require.Zero(t, b.fake.count("find"))
+
+		require.Eventually(t, func() bool {
+			return b.push(t, "user", id).Created == 1
+		}, 5*time.Second, 100*time.Millisecond)
+		require.Equal(t, 1, b.fake.count("find"))
+	})
+
+	t.Run("CancelledMidCreateIsLookedUp", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		id := b.set.Users[0].ChannelUserID
+		b.fake.block = make(chan struct{})
+		cctx, cancel := context.WithCancel(ctx)
+		done := make(chan syncer.Result)
+		go func() {
+			res, _ := b.engine.Push(cctx, b.kind(t, "user"), []string{id}, syncer.Options{})
+			done <- res
+		}()
+		require.Eventually(t, func() bool { return b.fake.count("create") == 1 }, 5*time.Second, 10*time.Millisecond)
+		cancel()
+		<-done
+		require.NotNil(t, b.state(t, "user", id).UnsettledUntil, "a create cancelled in flight is unsettled")
+		b.fake.block = nil
+		b.push(t, "user", id)
+		require.Equal(t, []string{"create user/" + id, "find user/" + id, "create user/" + id}, b.fake.calls)
+	})
+}
+
+// TestDeadWorker: a push whose worker died leaves its leases; once they run
+// out they are swept and the records pushed again, and one whose create
+// may have been sent is looked up first.
+func TestDeadWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t, bundleOptions{lease: time.Second})
+	id := b.set.Users[0].ChannelUserID
+
+	// A worker claims the record and dies before releasing it: its
+	// create reached the target.
+	_, err := b.q.ClaimRecords(ctx, dbsqlc.ClaimRecordsParams{
+		Target: string(channel.Name), Kind: "user", Ids: []string{id}, Holder: "dead-worker", LeaseSeconds: 1,
+	})
+	require.NoError(t, err)
+	b.fake.held["user/"+id] = b.set.Built("user")[0].JSON
+	b.fake.creates["user/"+id] = 1
+
+	res := b.push(t, "user", id)
+	require.Equal(t, 1, res.Waiting, "leased by the dead worker until its lease runs out")
+
+	var swept []target.Ref
+	require.Eventually(t, func() bool {
+		n, err := b.engine.SweepLostLeases(ctx, func(_ context.Context, _ pgx.Tx, refs []target.Ref) error {
+			swept = append(swept, refs...)
+			return nil
+		})
+		require.NoError(t, err)
+		return n == 1
+	}, 10*time.Second, 100*time.Millisecond)
+	require.Equal(t, []target.Ref{{Target: channel.Name, Kind: "user", ID: id}}, swept)
+	st := b.state(t, "user", id)
+	require.Nil(t, st.LeaseUntil)
+	require.NotNil(t, st.UnsettledUntil, "a record never accepted whose holder died is unsettled")
+
+	res = b.push(t, "user", id)
+	require.Equal(t, 1, res.Created)
+	require.Equal(t, 1, res.Adopted)
+	require.Equal(t, 1, b.fake.creations("user/"+id), "adopted, not created twice")
+	require.Equal(t, []string{"find user/" + id}, b.fake.calls)
+}
+
+// TestHold: a failure that is the target's holds every push to it, in
+// every engine (worker process), until one probe succeeds.
+func TestHold(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const probe = 300 * time.Millisecond
+	b := setup(t, bundleOptions{probe: probe})
+	other := b.newEngine(t, bundleOptions{})
+	users := b.set.Users
+	b.fake.failNext["create"] = []error{&fakeErr{target.Failure{Class: target.Hold, Hold: "auth failing", Answered: true, Reason: "code 1002: bad credentials"}}}
+
+	res := b.push(t, "user", users[0].ChannelUserID, users[1].ChannelUserID)
+	require.Equal(t, "auth failing", res.Held)
+	require.Equal(t, 2, res.Waiting, "no record is failed or dead for it")
+	require.Positive(t, res.SnoozeFor)
+	require.Equal(t, 1, b.fake.count("create"), "the batch stops at the refusal")
+	st := b.state(t, "user", users[0].ChannelUserID)
+	require.Equal(t, int32(0), st.Attempts, "no attempt spent")
+
+	// Another worker process sees the hold and sends nothing.
+	res, err := other.Push(ctx, b.kind(t, "user"), []string{users[2].ChannelUserID}, syncer.Options{})
+	require.NoError(t, err)
+	require.Equal(t, "auth failing", res.Held)
+	require.Equal(t, 1, b.fake.count("create"))
+
+	// After the probe interval, one push probes; its success lifts the hold.
+	time.Sleep(probe + 1100*time.Millisecond)
+	res, err = other.Push(ctx, b.kind(t, "user"), []string{users[2].ChannelUserID, users[3].ChannelUserID}, syncer.Options{})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Created, "one record probes")
+	_, err = b.q.GetHold(ctx, string(channel.Name))
+	require.Error(t, err, "the hold is lifted")
+	require.Eventually(t, func() bool {
+		r := b.push(t, "user", users[0].ChannelUserID, users[1].ChannelUserID, users[3].ChannelUserID)
+		return r.Held == ""
+	}, 3*time.Second, 100*time.Millisecond)
+	for _, u := range users[:4] {
+		require.Equal(t, syncstatus.Synced, b.state(t, "user", u.ChannelUserID).Status, fmt.Sprint(u.ChannelUserID))
+	}
+}
+
+// TestLeaseKeptWhileWaitingForParents: a record waiting in place for its
+// parent stays leased to its push (so that a push killed while waiting
+// leaves leases to sweep), and is released when the push gives it back.
+func TestLeaseKeptWhileWaitingForParents(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	task := b.set.Tasks[0]
+	var leased bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.push(t, "task", task.ChannelTaskID)
+	}()
+	require.Eventually(t, func() bool {
+		st, err := b.q.SyncStates(context.Background(), dbsqlc.SyncStatesParams{Target: string(channel.Name), Kinds: []string{"task"}, Ids: []string{task.ChannelTaskID}})
+		require.NoError(t, err)
+		leased = len(st) == 1 && st[0].LeaseUntil != nil && st[0].Status == syncstatus.Pending && st[0].BlockedOnID != nil
+		return leased
+	}, 5*time.Second, 10*time.Millisecond)
+	<-done
+	require.Nil(t, b.state(t, "task", task.ChannelTaskID).LeaseUntil)
 }

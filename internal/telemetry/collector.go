@@ -8,23 +8,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/queue"
 )
 
 // DBCollector reads gauges from the database at scrape time: queue depth by
-// job kind and state, dead, blocked and retrying records by kind, and the
-// outbox lag.
+// target, kind, queue and state, dead, blocked and retrying records by
+// target and kind, held targets, and the outbox lag.
 type DBCollector struct {
-	q *dbsqlc.Queries
+	pool *pgxpool.Pool
+	q    *dbsqlc.Queries
 
-	queue, records, outboxEntries, outboxAge, up *prometheus.Desc
+	queue, records, held, heldSince, outboxEntries, outboxAge, up *prometheus.Desc
 }
 
 // NewDBCollector returns a collector reading through pool.
 func NewDBCollector(pool *pgxpool.Pool) *DBCollector {
 	return &DBCollector{
+		pool:          pool,
 		q:             dbsqlc.New(pool),
-		queue:         prometheus.NewDesc("chansync_queue_jobs", "Push jobs not yet finished, by job kind and River state.", []string{"job_kind", "state"}, nil),
-		records:       prometheus.NewDesc("chansync_records_failing", "Records that are dead, blocked (waiting for a dead parent) or retrying, by kind and status.", []string{"kind", "status"}, nil),
+		queue:         prometheus.NewDesc("chansync_queue_jobs", "Push jobs not yet finished, by target, kind, queue and River state.", []string{"target", "kind", "queue", "state"}, nil),
+		records:       prometheus.NewDesc("chansync_records_failing", "Records that are dead, blocked (waiting for a dead parent) or retrying, by target, kind and status.", []string{"target", "kind", "status"}, nil),
+		held:          prometheus.NewDesc("chansync_target_held", "1 while pushing to a target is paused in every worker (a hold), by target and reason (auth failing, token endpoint failing, points pool too low).", []string{"target", "reason"}, nil),
+		heldSince:     prometheus.NewDesc("chansync_target_held_since_seconds", "When a target's hold began (Unix time), by target and reason.", []string{"target", "reason"}, nil),
 		outboxEntries: prometheus.NewDesc("chansync_outbox_entries", "Changes recorded by the table triggers and not yet relayed into jobs.", nil, nil),
 		outboxAge:     prometheus.NewDesc("chansync_outbox_oldest_seconds", "Age of the oldest change waiting in the outbox (outbox lag).", nil, nil),
 		up:            prometheus.NewDesc("chansync_database_up", "1 when the scrape could read the database.", nil, nil),
@@ -35,6 +40,8 @@ func NewDBCollector(pool *pgxpool.Pool) *DBCollector {
 func (c *DBCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.queue
 	ch <- c.records
+	ch <- c.held
+	ch <- c.heldSince
 	ch <- c.outboxEntries
 	ch <- c.outboxAge
 	ch <- c.up
@@ -45,16 +52,24 @@ func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	up := 1.0
-	if rows, err := c.q.QueueDepthByKind(ctx); err == nil {
+	if rows, err := queue.DepthByKind(ctx, c.pool); err == nil {
 		for _, r := range rows {
-			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(r.Jobs), r.Kind, r.State)
+			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(r.Jobs), r.Target, r.Kind, r.Queue, r.State)
 		}
 	} else {
 		up = 0
 	}
 	if rows, err := c.q.DeadLetterCounts(ctx); err == nil {
 		for _, r := range rows {
-			ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(r.Records), r.Kind, r.Status)
+			ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(r.Records), r.Target, r.Kind, string(r.Status))
+		}
+	} else {
+		up = 0
+	}
+	if rows, err := c.q.ListHolds(ctx); err == nil {
+		for _, h := range rows {
+			ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, 1, h.Target, h.Reason)
+			ch <- prometheus.MustNewConstMetric(c.heldSince, prometheus.GaugeValue, float64(h.Since.Unix()), h.Target, h.Reason)
 		}
 	} else {
 		up = 0

@@ -4,20 +4,19 @@ import (
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/chansync/chansync/internal/record"
 )
 
 // NewIngestObserver registers chansync_ingest_requests_total and returns
 // the function that counts one ingest request (an ingest.Config
-// ObserveFunc).
-func NewIngestObserver(reg prometheus.Registerer) func(kind record.Kind, method string, status, records int) {
+// ObserveFunc). resource is a source's plural or "other", method one of
+// the methods ingest serves or "other": the caller bounds both.
+func NewIngestObserver(reg prometheus.Registerer) func(resource, method string, status, records int) {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "chansync_ingest_requests_total",
-		Help: "Ingest API requests by kind, method and HTTP status.",
-	}, []string{"kind", "method", "status"})
+		Help: "Ingest API requests by resource, method and HTTP status.",
+	}, []string{"resource", "method", "status"})
 	reg.MustRegister(requests)
-	return func(kind record.Kind, method string, status, _ int) {
-		requests.WithLabelValues(string(kind), method, strconv.Itoa(status)).Inc()
+	return func(resource, method string, status, _ int) {
+		requests.WithLabelValues(resource, method, strconv.Itoa(status)).Inc()
 	}
 }

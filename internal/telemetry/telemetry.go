@@ -1,26 +1,26 @@
-// Package telemetry counts what the worker does: push outcomes per kind
-// (kept in memory for the periodic report line, and exported to Prometheus),
-// and push latency.
+// Package telemetry counts what the worker does: push outcomes per target
+// and kind (exported to Prometheus, and logged as a periodic progress
+// line), push latency, waits on rate limits, each target's requests and
+// health, and gauges read from the database at scrape time. Every label
+// comes from a fixed set: nothing a caller or a target sends can make a
+// new series.
 package telemetry
 
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
-	"github.com/chansync/chansync/internal/record"
-	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/syncstatus"
+	"github.com/chansync/chansync/internal/target"
 )
 
-// Outcomes counts push outcomes per kind. It implements syncer.Observer and
-// is safe for concurrent use.
+// Outcomes counts push outcomes. It implements syncer.Observer and is safe
+// for concurrent use.
 type Outcomes struct {
-	mu     sync.Mutex
-	counts map[record.Kind]map[syncer.Outcome]int64
-
 	pushes    *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	rateWaits *prometheus.CounterVec
@@ -30,25 +30,24 @@ type Outcomes struct {
 // NewOutcomes returns counters registered with reg (nil: not exported).
 func NewOutcomes(reg prometheus.Registerer) *Outcomes {
 	o := &Outcomes{
-		counts: map[record.Kind]map[syncer.Outcome]int64{},
 		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "chansync_pushes_total",
-			Help: "Records processed by push jobs, by kind and outcome (accepted, unchanged, failed, dead, blocked, waiting, missing).",
-		}, []string{"kind", "outcome"}),
+			Help: "Records processed by push jobs, by target, kind and outcome (accepted, unchanged, failed, dead, blocked, missing).",
+		}, []string{"target", "kind", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "chansync_push_duration_seconds",
-			Help:    "Time to push one record to the channel (requests only, including create-or-update switches), by kind.",
+			Help:    "Time to push one record to its target (requests only, including create-or-update switches and lookups), by target and kind.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
-		}, []string{"kind"}),
+		}, []string{"target", "kind"}),
+		rateWaits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chansync_rate_limit_waits_total",
+			Help: "Times a push waited because its target answered HTTP 429, by target and kind.",
+		}, []string{"target", "kind"}),
+		rateSecs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "chansync_rate_limit_wait_seconds_total",
+			Help: "Seconds pushes waited on their target's Retry-After, by target and kind.",
+		}, []string{"target", "kind"}),
 	}
-	o.rateWaits = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "chansync_rate_limit_waits_total",
-		Help: "Times a push waited because the channel answered HTTP 429, by kind.",
-	}, []string{"kind"})
-	o.rateSecs = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "chansync_rate_limit_wait_seconds_total",
-		Help: "Seconds pushes waited on the channel's Retry-After, by kind.",
-	}, []string{"kind"})
 	if reg != nil {
 		reg.MustRegister(o.pushes, o.latency, o.rateWaits, o.rateSecs)
 	}
@@ -56,74 +55,91 @@ func NewOutcomes(reg prometheus.Registerer) *Outcomes {
 }
 
 // RateLimited records one wait on a rate limit.
-func (o *Outcomes) RateLimited(kind record.Kind, wait time.Duration) {
-	o.rateWaits.WithLabelValues(string(kind)).Inc()
-	o.rateSecs.WithLabelValues(string(kind)).Add(wait.Seconds())
+func (o *Outcomes) RateLimited(k *target.Kind, wait time.Duration) {
+	o.rateWaits.WithLabelValues(string(k.Target), k.Name).Inc()
+	o.rateSecs.WithLabelValues(string(k.Target), k.Name).Add(wait.Seconds())
 }
 
 // Outcome records one record's outcome.
-func (o *Outcomes) Outcome(kind record.Kind, outcome syncer.Outcome, took time.Duration) {
-	o.mu.Lock()
-	m := o.counts[kind]
-	if m == nil {
-		m = map[syncer.Outcome]int64{}
-		o.counts[kind] = m
-	}
-	m[outcome]++
-	o.mu.Unlock()
-	o.pushes.WithLabelValues(string(kind), string(outcome)).Inc()
+func (o *Outcomes) Outcome(k *target.Kind, outcome syncstatus.Outcome, took time.Duration) {
+	o.pushes.WithLabelValues(string(k.Target), k.Name, string(outcome)).Inc()
 	if took > 0 {
-		o.latency.WithLabelValues(string(kind)).Observe(took.Seconds())
+		o.latency.WithLabelValues(string(k.Target), k.Name).Observe(took.Seconds())
 	}
 }
 
-// Snapshot returns a copy of the counts.
-func (o *Outcomes) Snapshot() map[record.Kind]map[syncer.Outcome]int64 {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out := make(map[record.Kind]map[syncer.Outcome]int64, len(o.counts))
-	for k, m := range o.counts {
-		c := make(map[syncer.Outcome]int64, len(m))
-		for oc, n := range m {
-			c[oc] = n
+// kindKey names one kind in a snapshot.
+type kindKey struct{ target, kind string }
+
+// snapshot reads the push counters back from Prometheus.
+func (o *Outcomes) snapshot() map[kindKey]map[string]int64 {
+	ch := make(chan prometheus.Metric, 64)
+	go func() {
+		o.pushes.Collect(ch)
+		close(ch)
+	}()
+	out := map[kindKey]map[string]int64{}
+	for m := range ch {
+		var pb dto.Metric
+		if m.Write(&pb) != nil {
+			continue
 		}
-		out[k] = c
+		var key kindKey
+		var outcome string
+		for _, l := range pb.GetLabel() {
+			switch l.GetName() {
+			case "target":
+				key.target = l.GetValue()
+			case "kind":
+				key.kind = l.GetValue()
+			case "outcome":
+				outcome = l.GetValue()
+			}
+		}
+		if out[key] == nil {
+			out[key] = map[string]int64{}
+		}
+		out[key][outcome] = int64(pb.GetCounter().GetValue())
 	}
 	return out
 }
 
 // Report logs one line per kind with what changed since the last report,
-// every interval, until ctx ends; then it logs the totals once.
-func (o *Outcomes) Report(ctx context.Context, logger *slog.Logger, interval time.Duration) {
+// every interval, until ctx ends; then it logs the totals once. Kinds are
+// logged in reg's order.
+func (o *Outcomes) Report(ctx context.Context, logger *slog.Logger, reg *target.Registry, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
-	last := o.Snapshot()
+	last := o.snapshot()
 	for {
 		select {
 		case <-ctx.Done():
-			logTotals(logger, "worker totals", o.Snapshot(), nil)
+			logTotals(logger, reg, "worker totals", o.snapshot(), nil)
 			return
 		case <-t.C:
-			now := o.Snapshot()
-			logTotals(logger, "worker progress", now, last)
+			now := o.snapshot()
+			logTotals(logger, reg, "worker progress", now, last)
 			last = now
 		}
 	}
 }
 
-func logTotals(logger *slog.Logger, msg string, now, before map[record.Kind]map[syncer.Outcome]int64) {
-	for _, k := range record.Kinds {
-		m := now[k]
+// reported are the outcomes a progress line shows.
+var reported = []syncstatus.Outcome{syncstatus.Accepted, syncstatus.Unchanged, syncstatus.Failed, syncstatus.Died, syncstatus.WasBlocked}
+
+func logTotals(logger *slog.Logger, reg *target.Registry, msg string, now, before map[kindKey]map[string]int64) {
+	for _, k := range reg.Kinds() {
+		key := kindKey{string(k.Target), k.Name}
+		m := now[key]
 		if m == nil {
 			continue
 		}
-		var attrs []any
+		attrs := []any{slog.String("target", key.target), slog.String("kind", key.kind)}
 		var changed bool
-		attrs = append(attrs, slog.String("kind", string(k)))
-		for _, oc := range []syncer.Outcome{syncer.Accepted, syncer.Unchanged, syncer.Failed, syncer.Dead, syncer.Blocked} {
-			n := m[oc]
+		for _, oc := range reported {
+			n := m[string(oc)]
 			if before != nil {
-				n -= before[k][oc]
+				n -= before[key][string(oc)]
 			}
 			if n != 0 {
 				changed = true

@@ -33,7 +33,7 @@ import (
 	"github.com/chansync/chansync/internal/statuspage"
 	"github.com/chansync/chansync/internal/syncer"
 	"github.com/chansync/chansync/internal/telemetry"
-	"github.com/chansync/chansync/internal/tokenstore"
+	"github.com/chansync/chansync/internal/target/channel/tokenstore"
 )
 
 // Config is everything the worker needs. Zero values take the defaults of

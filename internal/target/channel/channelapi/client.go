@@ -45,8 +45,12 @@ type Config struct {
 	// code, duration); never bodies, tokens or the secret.
 	Logger *slog.Logger
 	// Tokens, if set, replaces the client's own token source (to share one
-	// between clients or processes); its FetchFunc is left as given.
+	// between clients); its FetchFunc is left as given.
 	Tokens *TokenSource
+	// ShareTokenFunc, if set, wraps the client's own token fetch (the
+	// FetchFunc of a token source the client makes itself), to share one
+	// token between processes (internal/tokenstore).
+	ShareTokenFunc func(fetch FetchTokenFunc) FetchTokenFunc
 	// AuthHold is how long a refused-credentials error is remembered.
 	AuthHold time.Duration
 	// NowFunc is the clock. Default time.Now.
@@ -115,6 +119,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.tokens.FetchFunc == nil {
 		c.tokens.FetchFunc = c.FetchToken
+		if cfg.ShareTokenFunc != nil {
+			c.tokens.FetchFunc = cfg.ShareTokenFunc(c.FetchToken)
+		}
 	}
 	return c, nil
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/database/dbtest"
-	"github.com/chansync/chansync/internal/tokenstore"
+	"github.com/chansync/chansync/internal/target/channel/tokenstore"
 )
 
 func TestSharedToken(t *testing.T) {

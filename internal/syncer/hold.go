@@ -1,0 +1,141 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/syncstatus"
+	"github.com/chansync/chansync/internal/target"
+)
+
+// holdTTL is how long a process trusts what it read of a target's hold
+// before it reads it again: a hold put or lifted by another process is
+// seen within this long.
+const holdTTL = time.Second
+
+// holdCache remembers each target's hold briefly, so that every batch does
+// not read it.
+type holdCache struct {
+	mu      sync.Mutex
+	entries map[target.Name]holdEntry
+}
+
+type holdEntry struct {
+	hold *dbsqlc.TargetHold
+	read time.Time
+}
+
+func newHoldCache() *holdCache { return &holdCache{entries: map[target.Name]holdEntry{}} }
+
+func (c *holdCache) get(t target.Name) (*dbsqlc.TargetHold, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[t]
+	if !ok || time.Since(e.read) > holdTTL {
+		return nil, false
+	}
+	return e.hold, true
+}
+
+func (c *holdCache) set(t target.Name, h *dbsqlc.TargetHold) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.entries[t] = holdEntry{hold: h, read: time.Now()}
+}
+
+// Hold returns the hold on target t, nil when it is not held.
+func (e *Engine) Hold(ctx context.Context, t target.Name) (*dbsqlc.TargetHold, error) {
+	if h, ok := e.holds.get(t); ok {
+		return h, nil
+	}
+	h, err := e.q.GetHold(ctx, string(t))
+	if errors.Is(err, pgx.ErrNoRows) {
+		e.holds.set(t, nil)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read hold on %s: %w", t, err)
+	}
+	e.holds.set(t, &h)
+	return &h, nil
+}
+
+// checkHold reads the hold on the push's target. Not held: it returns
+// nothing. Held with a probe due: this push may take the probe (probe is
+// true: push one record). Otherwise it returns how long to wait and why.
+func (p *push) checkHold(ctx context.Context) (probe bool, wait time.Duration, reason string, err error) {
+	h, err := p.e.Hold(ctx, p.k.Target)
+	if err != nil || h == nil {
+		return false, 0, "", err
+	}
+	if until := time.Until(h.NextProbeAt); until > 0 {
+		return false, until + jitter(until), h.Reason, nil
+	}
+	taken, err := p.e.q.TakeHoldProbe(ctx, dbsqlc.TakeHoldProbeParams{Target: string(p.k.Target), ProbeSeconds: p.rt.holdProbe.Seconds()})
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Another push took the probe.
+		p.e.holds.set(p.k.Target, nil)
+		return false, p.rt.holdProbe, h.Reason, nil
+	}
+	if err != nil {
+		return false, 0, "", fmt.Errorf("take probe of %s: %w", p.k.Target, err)
+	}
+	p.e.holds.set(p.k.Target, &taken)
+	p.e.logger.InfoContext(ctx, "probing a held target", p.attrs("", slog.String("hold", taken.Reason))...)
+	return true, 0, taken.Reason, nil
+}
+
+// jitter spreads the wake-ups of the jobs waiting for a probe over up to
+// a tenth of the wait (at most 5s).
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(time.Now().UnixNano() % int64(min(d/10, 5*time.Second)+1))
+}
+
+// endProbe ends a probe: an answer that is not a hold of the target (an
+// accepted record, or a record the target itself refused) lifts the hold;
+// anything else leaves it for the next probe.
+func (p *push) endProbe(ctx context.Context, it *item, reason string) {
+	lifted := it.outcome == syncstatus.Accepted || (it.outcome == syncstatus.Died && it.sent)
+	if !lifted {
+		return
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := p.e.q.LiftHold(wctx, string(p.k.Target)); err != nil {
+		p.e.logger.WarnContext(ctx, "lift hold", p.attrs("", slog.String("error", err.Error()))...)
+		return
+	}
+	p.e.holds.set(p.k.Target, nil)
+	p.e.logger.WarnContext(ctx, "target hold lifted: pushing resumes", p.attrs("", slog.String("hold", reason))...)
+}
+
+// hold holds the push's target, across processes, for a failure that is
+// the target's (credentials refused, a token endpoint failing, a points
+// pool too low); the batch stops and its job waits for the next probe.
+func (p *push) hold(ctx context.Context, f target.Failure) {
+	reason := f.Hold
+	if reason == "" {
+		reason = "held"
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	h, err := p.e.q.PutHold(wctx, dbsqlc.PutHoldParams{
+		Target: string(p.k.Target), Reason: reason, Detail: f.Reason, ProbeSeconds: p.rt.holdProbe.Seconds(),
+	})
+	if err != nil {
+		p.e.logger.ErrorContext(ctx, "record hold", p.attrs("", slog.String("error", err.Error()))...)
+	} else {
+		p.e.holds.set(p.k.Target, &h)
+	}
+	p.res.Held = reason
+	p.res.snooze(p.rt.holdProbe)
+	p.e.logger.ErrorContext(ctx, "target held: pushing to it paused in every worker", p.attrs("",
+		slog.String("hold", reason), slog.String("error", f.Reason), slog.Duration("next_probe_in", p.rt.holdProbe))...)
+}

@@ -1,0 +1,120 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/syncstatus"
+	"github.com/chansync/chansync/internal/target"
+)
+
+// record writes every item's outcome and releases the leases (but those of
+// records the push will look at again, unless it stops), then wakes the
+// records that waited for the accepted ones.
+func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
+	outcomes := make([]dbsqlc.RecordOutcomeParams, len(items))
+	var failIDs, failOutcomes, failErrors, acceptedIDs, released []string
+	for i, it := range items {
+		if it.outcome == "" {
+			it.outcome = syncstatus.Waiting
+		}
+		keep := it.keepLease && it.outcome == syncstatus.Waiting && !stopping
+		if !keep {
+			released = append(released, it.id)
+		}
+		prm := dbsqlc.RecordOutcomeParams{
+			Target: string(p.k.Target), Kind: p.k.Name, RecordID: it.id,
+			Status:        it.outcome.Next(it.state.Status),
+			Outcome:       string(it.outcome),
+			RemoteRef:     it.ref,
+			Error:         it.reason,
+			CountsAttempt: it.outcome.CountsAttempt(),
+			Failure:       it.outcome.Failure(),
+			BlockedOnKind: it.blocked.Kind, BlockedOnID: it.blocked.ID,
+			UnsettledUntil: it.unsettled,
+			KeepLease:      keep,
+		}
+		if it.built != nil {
+			prm.SourceUpdatedAt = &it.built.UpdatedAt
+			if it.outcome == syncstatus.Accepted {
+				prm.Hash = it.built.Hash
+				prm.Verb = "update"
+				if it.created {
+					prm.Verb = "create"
+				}
+				if p.k.KeepAccepted {
+					prm.AcceptedPayload = it.built.JSON
+				}
+			}
+			if it.sent && it.outcome != syncstatus.Accepted {
+				prm.Payload = it.built.JSON
+			}
+		}
+		outcomes[i] = prm
+		switch it.outcome {
+		case syncstatus.Accepted:
+			acceptedIDs = append(acceptedIDs, it.id)
+		case syncstatus.Unchanged:
+			p.res.Unchanged++
+		case syncstatus.Failed:
+			p.res.Failed++
+		case syncstatus.Died:
+			p.res.Dead++
+		case syncstatus.WasBlocked:
+			p.res.Blocked++
+		case syncstatus.Kept:
+			p.res.Kept++
+		}
+		if it.outcome.Failure() {
+			failIDs = append(failIDs, it.id)
+			failOutcomes = append(failOutcomes, string(it.outcome))
+			failErrors = append(failErrors, it.reason)
+		}
+		if p.e.cfg.Observer != nil && it.outcome != syncstatus.Waiting {
+			p.e.cfg.Observer.Outcome(p.k, it.outcome, it.took)
+		}
+	}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err := p.e.stateTx(wctx, false, func(q *dbsqlc.Queries) error {
+		var batchErr error
+		q.RecordOutcome(wctx, outcomes).Exec(func(i int, err error) {
+			if err != nil && batchErr == nil {
+				batchErr = fmt.Errorf("record outcome of %s/%s: %w", p.k.Plural, outcomes[i].RecordID, err)
+			}
+		})
+		if batchErr != nil {
+			return batchErr
+		}
+		if len(failIDs) > 0 {
+			if err := q.InsertAttempts(wctx, dbsqlc.InsertAttemptsParams{
+				Target: string(p.k.Target), Kind: p.k.Name, Ids: failIDs, Outcomes: failOutcomes, Errors: failErrors,
+			}); err != nil {
+				return fmt.Errorf("record %s attempts: %w", p.k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	p.setHeld(released, false)
+	if len(acceptedIDs) > 0 && p.e.cfg.EnqueueFunc != nil && len(p.e.reg.Dependants(p.k)) > 0 {
+		blocked, err := p.e.q.BlockedOn(wctx, dbsqlc.BlockedOnParams{Target: string(p.k.Target), ParentKind: p.k.Name, ParentIds: acceptedIDs})
+		if err != nil {
+			return fmt.Errorf("find records blocked on %s: %w", p.k, err)
+		}
+		if len(blocked) > 0 {
+			refs := make([]target.Ref, len(blocked))
+			for i, b := range blocked {
+				refs[i] = target.Ref{Target: p.k.Target, Kind: b.Kind, ID: b.RecordID}
+			}
+			if err := p.e.cfg.EnqueueFunc(wctx, refs); err != nil {
+				return fmt.Errorf("wake records blocked on %s: %w", p.k, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+// Package targets assembles the registry of enabled targets from their
+// settings: the one place that lists every target chansync knows. Adding a
+// target is one entry here and a package of its own under
+// internal/target/.
+package targets
+
+import (
+	"fmt"
+
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
+)
+
+// Settings are every target's settings. A target whose settings are unset
+// is off (the channel is always on).
+type Settings struct {
+	// Channel reaches the channel.
+	Channel channel.Settings
+}
+
+// entry is one target chansync knows: whether its settings turn it on,
+// and how to build it.
+type entry struct {
+	name    target.Name
+	enabled func(Settings) bool
+	build   func(Settings, target.Deps) (*target.Target, error)
+}
+
+// known lists every target, in the order operators see them.
+var known = []entry{
+	{
+		name:    channel.Name,
+		enabled: func(Settings) bool { return true },
+		build:   func(s Settings, d target.Deps) (*target.Target, error) { return channel.New(s.Channel, d) },
+	},
+}
+
+// Build returns the registry of the targets s enables.
+func Build(s Settings, deps target.Deps) (*target.Registry, error) {
+	var enabled []*target.Target
+	for _, e := range known {
+		if !e.enabled(s) {
+			continue
+		}
+		t, err := e.build(s, deps)
+		if err != nil {
+			return nil, fmt.Errorf("target %s: %w", e.name, err)
+		}
+		enabled = append(enabled, t)
+	}
+	return target.NewRegistry(enabled...)
+}
