@@ -1,12 +1,14 @@
 package telemetry
 
 import (
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chansync/chansync/internal/httpserver"
 	"github.com/chansync/chansync/internal/target/channel/channelapi"
 )
 
@@ -67,24 +69,51 @@ func (h *ChannelHealth) Observe(op string, err *channelapi.Error, _ time.Duratio
 		return
 	}
 	h.requests.WithLabelValues(op, "error").Inc()
-	code := "network"
-	switch {
-	case err.Code != 0:
-		code = strconv.Itoa(err.Code)
-	case err.HTTPStatus != 0:
-		code = "http_" + strconv.Itoa(err.HTTPStatus)
-	}
-	h.errors.WithLabelValues(code, err.Class.String()).Inc()
+	h.errors.WithLabelValues(ErrorCode(err), err.Class.String()).Inc()
+	detail := httpserver.Clip(err.Error(), MaxDetail)
 	switch err.Class {
 	case channelapi.ClassAuth:
-		h.set(StateAuthFailing, err.Error())
+		h.set(StateAuthFailing, detail)
 	case channelapi.ClassRateLimited:
-		h.set(StateRateLimited, err.Error())
+		h.set(StateRateLimited, detail)
 	case channelapi.ClassTransient:
 		if err.HTTPStatus == 0 || err.HTTPStatus >= 500 {
-			h.set(StateUnreachable, err.Error())
+			h.set(StateUnreachable, detail)
 		}
 	}
+}
+
+// MaxDetail is the most bytes of the channel's last error State keeps
+// (the channel's message is the channel's to choose).
+const MaxDetail = 300
+
+// CodeOther is the code label of an envelope code or HTTP status the
+// channel API does not define.
+const CodeOther = "other"
+
+// knownCodes are the envelope codes of the channel API.
+var knownCodes = map[int]bool{
+	channelapi.CodeParam: true, channelapi.CodeAuthFailed: true, channelapi.CodeTokenInvalid: true,
+	channelapi.CodeForbidden: true, channelapi.CodeServer: true,
+}
+
+// ErrorCode returns the code label of a failed request: the envelope code
+// when it is one the channel API defines, "http_<status>" for an answer
+// without an envelope whose status is a registered HTTP status, "network"
+// when no answer came, and CodeOther for anything else, so that a channel
+// answering with made-up codes adds no series.
+func ErrorCode(err *channelapi.Error) string {
+	switch {
+	case err.Code != 0 && knownCodes[err.Code]:
+		return strconv.Itoa(err.Code)
+	case err.Code != 0:
+		return CodeOther
+	case err.HTTPStatus != 0 && http.StatusText(err.HTTPStatus) != "":
+		return "http_" + strconv.Itoa(err.HTTPStatus)
+	case err.HTTPStatus != 0:
+		return CodeOther
+	}
+	return "network"
 }
 
 func (h *ChannelHealth) set(state, detail string) {

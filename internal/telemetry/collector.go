@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -10,19 +11,59 @@ import (
 	"github.com/chansync/chansync/internal/dbsqlc"
 )
 
+// Defaults of DBCollectorConfig.
+const (
+	// DefaultScrapeCacheTTL is how long one read of the database serves
+	// scrapes.
+	DefaultScrapeCacheTTL = 5 * time.Second
+	// DefaultScrapeQueryTimeout bounds one read (all its queries).
+	DefaultScrapeQueryTimeout = 3 * time.Second
+)
+
+// DBCollectorConfig configures a DBCollector. Zero values take the
+// defaults.
+type DBCollectorConfig struct {
+	// CacheTTL is how long one read serves later scrapes. Default
+	// DefaultScrapeCacheTTL.
+	CacheTTL time.Duration
+	// Timeout bounds one read; a read that runs out reports
+	// chansync_database_up 0. Default DefaultScrapeQueryTimeout.
+	Timeout time.Duration
+	// NowFunc tells the time. Default time.Now.
+	NowFunc func() time.Time
+}
+
 // DBCollector reads gauges from the database at scrape time: queue depth by
 // job kind and state, dead, blocked and retrying records by kind, and the
-// outbox lag.
+// outbox lag. Concurrent scrapes share one read, which is reused for
+// CacheTTL and bounded by Timeout, so that a flood of scrapes costs the
+// database at most one connection at a time and a few queries per
+// CacheTTL.
 type DBCollector struct {
-	q *dbsqlc.Queries
+	q   *dbsqlc.Queries
+	cfg DBCollectorConfig
 
 	queue, records, outboxEntries, outboxAge, up *prometheus.Desc
+
+	mu     sync.Mutex
+	readAt time.Time
+	last   []prometheus.Metric
 }
 
 // NewDBCollector returns a collector reading through pool.
-func NewDBCollector(pool *pgxpool.Pool) *DBCollector {
+func NewDBCollector(pool *pgxpool.Pool, cfg DBCollectorConfig) *DBCollector {
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = DefaultScrapeCacheTTL
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultScrapeQueryTimeout
+	}
+	if cfg.NowFunc == nil {
+		cfg.NowFunc = time.Now
+	}
 	return &DBCollector{
 		q:             dbsqlc.New(pool),
+		cfg:           cfg,
 		queue:         prometheus.NewDesc("chansync_queue_jobs", "Push jobs not yet finished, by job kind and River state.", []string{"job_kind", "state"}, nil),
 		records:       prometheus.NewDesc("chansync_records_failing", "Records that are dead, blocked (waiting for a dead parent) or retrying, by kind and status.", []string{"kind", "status"}, nil),
 		outboxEntries: prometheus.NewDesc("chansync_outbox_entries", "Changes recorded by the table triggers and not yet relayed into jobs.", nil, nil),
@@ -40,30 +81,48 @@ func (c *DBCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.up
 }
 
-// Collect runs the queries, within 5 seconds.
+// Collect sends the last read's metrics, reading the database first when
+// that read is older than CacheTTL. Concurrent calls wait for one read.
 func (c *DBCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	c.mu.Lock()
+	if c.last == nil || c.cfg.NowFunc().Sub(c.readAt) >= c.cfg.CacheTTL {
+		c.last = c.read()
+		c.readAt = c.cfg.NowFunc()
+	}
+	metrics := c.last
+	c.mu.Unlock()
+	for _, m := range metrics {
+		ch <- m
+	}
+}
+
+// read runs the queries, one after another (one connection at a time),
+// within Timeout.
+func (c *DBCollector) read() []prometheus.Metric {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
 	defer cancel()
+	var out []prometheus.Metric
 	up := 1.0
 	if rows, err := c.q.QueueDepthByKind(ctx); err == nil {
 		for _, r := range rows {
-			ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(r.Jobs), r.Kind, r.State)
+			out = append(out, prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(r.Jobs), r.Kind, r.State))
 		}
 	} else {
 		up = 0
 	}
 	if rows, err := c.q.DeadLetterCounts(ctx); err == nil {
 		for _, r := range rows {
-			ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(r.Records), r.Kind, r.Status)
+			out = append(out, prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(r.Records), r.Kind, r.Status))
 		}
 	} else {
 		up = 0
 	}
 	if lag, err := c.q.OutboxLag(ctx); err == nil {
-		ch <- prometheus.MustNewConstMetric(c.outboxEntries, prometheus.GaugeValue, float64(lag.Entries))
-		ch <- prometheus.MustNewConstMetric(c.outboxAge, prometheus.GaugeValue, lag.OldestSeconds)
+		out = append(out,
+			prometheus.MustNewConstMetric(c.outboxEntries, prometheus.GaugeValue, float64(lag.Entries)),
+			prometheus.MustNewConstMetric(c.outboxAge, prometheus.GaugeValue, lag.OldestSeconds))
 	} else {
 		up = 0
 	}
-	ch <- prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up)
+	return append(out, prometheus.MustNewConstMetric(c.up, prometheus.GaugeValue, up))
 }
