@@ -14,7 +14,11 @@
 // will be pushed, with its sync state.
 //
 // Every request needs "Authorization: Bearer <token>"; with no token
-// configured every request answers 503. Errors are JSON:
+// configured every request answers 503. Wrong tokens are counted per
+// client address by a Guard (internal/httpserver/authguard): past its
+// budget the address gets 429 with Retry-After and its token is not
+// checked. A body with a key twice in one object, or a string holding a
+// bidirectional or zero-width format character, is refused (400). Errors are JSON:
 // {"error": "...", "errors": [{"field": "...", "rule": "...", "message": "..."}]}.
 package ingest
 
@@ -63,9 +67,11 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; larger bodies answer 413.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Logger receives one line per request answered with an error or a
-	// write. Only kinds, ids, counts, statuses and rule names are logged,
-	// never field values. Default: discard.
+	// Logger receives one line per request answered with an error, a
+	// write or a read (with the client's address). Only kinds, ids, counts,
+	// statuses and rule names are logged, never field values; lines about
+	// requests refused before authentication are rate-limited by Guard.
+	// Default: discard.
 	Logger *slog.Logger
 	// ObserveFunc, if set, is told of each request answered: its resource
 	// kind ("" when the path names none), method (as the client sent it:
