@@ -25,6 +25,7 @@ import (
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/mask"
 	"github.com/chansync/chansync/internal/record"
 )
 
@@ -316,9 +317,7 @@ func (c *replayCmd) Run(ctx context.Context) error {
 		return err
 	}
 	if c.DryRun {
-		for _, d := range list {
-			fmt.Printf("%s\t%s\t%s\t%s\n", d.Kind, d.ID, d.Status, d.Reason)
-		}
+		printCandidates(os.Stdout, list)
 		fmt.Printf("would replay %d records (%s)\n", len(list), f)
 		return nil
 	}
@@ -344,6 +343,15 @@ func (c *replayCmd) Run(ctx context.Context) error {
 	}
 	fmt.Printf("replayed %d records\n", n)
 	return nil
+}
+
+// printCandidates lists the dead letters a replay would requeue, one a
+// line, reasons masked (a reason can carry the channel's message, and that
+// the personal data it was about).
+func printCandidates(w io.Writer, list []control.DeadLetter) {
+	for _, d := range list {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Kind, d.ID, d.Status, mask.Text(d.Reason))
+	}
 }
 
 func currentUser() string {
@@ -378,12 +386,25 @@ func (c *statusCmd) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
+	return writeStatus(os.Stdout, st, c.JSON)
+}
+
+// writeStatus prints st as a table or as JSON, the dead letters' reasons
+// masked: a reason can carry the channel's message, and that the personal
+// data it was about.
+func writeStatus(w io.Writer, st control.Status, asJSON bool) error {
+	dead := make([]control.DeadLetter, len(st.DeadLetters))
+	for i, d := range st.DeadLetters {
+		d.Reason = mask.Text(d.Reason)
+		dead[i] = d
+	}
+	st.DeadLetters = dead
+	if asJSON {
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
-	printStatus(os.Stdout, st)
+	printStatus(w, st)
 	return nil
 }
 

@@ -17,6 +17,8 @@ import (
 
 	"github.com/chansync/chansync/internal/cli"
 	"github.com/chansync/chansync/internal/database"
+	"github.com/chansync/chansync/internal/httpserver"
+	"github.com/chansync/chansync/internal/httpserver/authguard"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/schedule"
 	"github.com/chansync/chansync/internal/syncer"
@@ -49,6 +51,14 @@ type runCmd struct {
 	RetryInitial     time.Duration `name:"retry-initial" env:"RETRY_INITIAL" default:"1s" help:"Wait before the first retry of a transiently failing push; it doubles with each retry."`
 	RetryMax         time.Duration `name:"retry-max" env:"RETRY_MAX" default:"10m" help:"Longest wait between retries of a transiently failing push."`
 	RecordLease      time.Duration `name:"record-lease" env:"RECORD_LEASE" default:"2m" help:"How long a record stays leased to one push; after a crash, its records wait this long before another worker takes them."`
+	HTTPReadTimeout  time.Duration `name:"http-read-timeout" env:"HTTP_READ_TIMEOUT" default:"30s" help:"Longest time to read a whole HTTP request, body included; a client that sends its headers and never its body is cut off after it."`
+	HTTPWriteTimeout time.Duration `name:"http-write-timeout" env:"HTTP_WRITE_TIMEOUT" default:"60s" help:"Longest time to answer an HTTP request, from the end of its headers."`
+	HTTPIdleTimeout  time.Duration `name:"http-idle-timeout" env:"HTTP_IDLE_TIMEOUT" default:"2m" help:"How long a kept-alive HTTP connection may wait for its next request."`
+	AuthMaxFailures  int           `name:"auth-max-failures" env:"AUTH_MAX_FAILURES" default:"10" help:"Failed logins or bearer tokens (status page and ingest together) one client address may send before it gets 429."`
+	AuthWindow       time.Duration `name:"auth-failure-window" env:"AUTH_FAILURE_WINDOW" default:"10m" help:"How long a throttled address takes to regain AUTH_MAX_FAILURES attempts (one comes back every AUTH_FAILURE_WINDOW / AUTH_MAX_FAILURES)."`
+	TrustedProxies   string        `name:"trusted-proxies" env:"TRUSTED_PROXIES" help:"Comma-separated networks (10.0.0.0/8) or addresses of reverse proxies whose X-Forwarded-For names the client for throttling; empty: the connection's address is the client."`
+	AdminSessionTTL  time.Duration `name:"admin-session-ttl" env:"ADMIN_SESSION_TTL" default:"12h" help:"How long a status page login lasts at most."`
+	AdminSessionIdle time.Duration `name:"admin-session-idle" env:"ADMIN_SESSION_IDLE" default:"30m" help:"A status page session ends this long after its last request."`
 	CPUProfile       string        `name:"cpu-profile" env:"CPU_PROFILE" help:"Write a CPU profile (go tool pprof) of the whole run to this file, for performance work; written when the worker stops."`
 }
 
@@ -83,10 +93,29 @@ func (c *runCmd) Validate() error {
 		return fmt.Errorf("ADMIN_TOKEN (--admin-token) must be at least %d characters", minTokenLen)
 	case c.IngestToken != "" && len(c.IngestToken) < minTokenLen:
 		return fmt.Errorf("INGEST_TOKEN (--ingest-token) must be at least %d characters", minTokenLen)
+	case c.AdminToken != "" && c.AdminToken == c.IngestToken:
+		return errors.New("ADMIN_TOKEN (--admin-token) and INGEST_TOKEN (--ingest-token) are equal: give each its own token, or an ingest client could run the status page's actions")
+	case c.HTTPReadTimeout < time.Second:
+		return errors.New("HTTP_READ_TIMEOUT (--http-read-timeout) must be at least 1s")
+	case c.HTTPWriteTimeout < time.Second:
+		return errors.New("HTTP_WRITE_TIMEOUT (--http-write-timeout) must be at least 1s")
+	case c.HTTPIdleTimeout < time.Second:
+		return errors.New("HTTP_IDLE_TIMEOUT (--http-idle-timeout) must be at least 1s")
+	case c.AuthMaxFailures < 1:
+		return errors.New("AUTH_MAX_FAILURES (--auth-max-failures) must be at least 1")
+	case c.AuthWindow < time.Second:
+		return errors.New("AUTH_FAILURE_WINDOW (--auth-failure-window) must be at least 1s")
+	case c.AdminSessionTTL < time.Minute:
+		return errors.New("ADMIN_SESSION_TTL (--admin-session-ttl) must be at least 1m")
+	case c.AdminSessionIdle < time.Minute || c.AdminSessionIdle > c.AdminSessionTTL:
+		return errors.New("ADMIN_SESSION_IDLE (--admin-session-idle) must be at least 1m and at most ADMIN_SESSION_TTL")
 	case c.IngestToken != "" && c.HTTPAddr == "":
 		return errors.New("INGEST_TOKEN (--ingest-token) is set but HTTP_ADDR (--http-addr) is empty: ingest needs an address")
 	case c.AdminToken != "" && c.HTTPAddr == "":
 		return errors.New("ADMIN_TOKEN (--admin-token) is set but HTTP_ADDR (--http-addr) is empty: the status page needs an address")
+	}
+	if _, err := authguard.ParsePrefixes(c.TrustedProxies); err != nil {
+		return fmt.Errorf("TRUSTED_PROXIES (--trusted-proxies): %w", err)
 	}
 	if c.SyncSchedule != "" {
 		if _, err := schedule.Parse(c.SyncSchedule); err != nil {
@@ -108,6 +137,10 @@ func (c *runCmd) Run() error {
 		}
 		defer stopProfile()
 	}
+	proxies, err := authguard.ParsePrefixes(c.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("TRUSTED_PROXIES (--trusted-proxies): %w", err)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return worker.Run(ctx, worker.Config{
@@ -127,18 +160,30 @@ func (c *runCmd) Run() error {
 				Multiplier: jobs.DefaultRetryPolicy.Multiplier, Jitter: jobs.DefaultRetryPolicy.Jitter,
 			},
 		},
-		Engine:          syncer.Config{Lease: c.RecordLease},
-		BatchSize:       c.BatchSize,
-		HTTPAddr:        c.HTTPAddr,
-		AdminToken:      c.AdminToken,
-		IngestToken:     c.IngestToken,
-		MaxConns:        c.MaxConns,
-		ShutdownTimeout: c.ShutdownTimeout,
-		SyncSchedule:    c.SyncSchedule,
-		BreakerFailures: c.BreakerFailures,
-		BreakerTimeout:  c.BreakerTimeout,
-		DisableRelay:    c.NoEventRelay,
-		Logger:          logger,
+		Engine:      syncer.Config{Lease: c.RecordLease},
+		BatchSize:   c.BatchSize,
+		HTTPAddr:    c.HTTPAddr,
+		AdminToken:  c.AdminToken,
+		IngestToken: c.IngestToken,
+		HTTP: httpserver.Config{
+			ReadTimeout:  c.HTTPReadTimeout,
+			WriteTimeout: c.HTTPWriteTimeout,
+			IdleTimeout:  c.HTTPIdleTimeout,
+		},
+		AuthGuard: authguard.Config{
+			MaxFailures:    c.AuthMaxFailures,
+			Window:         c.AuthWindow,
+			TrustedProxies: proxies,
+		},
+		AdminSessionTTL:  c.AdminSessionTTL,
+		AdminSessionIdle: c.AdminSessionIdle,
+		MaxConns:         c.MaxConns,
+		ShutdownTimeout:  c.ShutdownTimeout,
+		SyncSchedule:     c.SyncSchedule,
+		BreakerFailures:  c.BreakerFailures,
+		BreakerTimeout:   c.BreakerTimeout,
+		DisableRelay:     c.NoEventRelay,
+		Logger:           logger,
 	})
 }
 

@@ -123,6 +123,14 @@ type Company struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
+type PageSession struct {
+	TokenHash  []byte    `json:"token_hash"`
+	CsrfToken  string    `json:"csrf_token"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+}
+
 type Payment struct {
 	ChannelPaymentID     string    `json:"channel_payment_id"`
 	PaymentType          string    `json:"payment_type"`

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -25,7 +26,91 @@ const (
 	RuleUnique = "unique"
 	// RuleExists: a referenced (parent) record does not exist locally.
 	RuleExists = "exists"
+	// RuleDuplicateKey: a key appears twice in one JSON object (JSON
+	// decoders disagree on which one wins, so neither is taken).
+	RuleDuplicateKey = "duplicate_key"
+	// RuleFormatChar: a string holds a bidirectional or zero-width format
+	// character (see FormatChar), which makes an id or a text show other
+	// than it is.
+	RuleFormatChar = "format_char"
 )
+
+// FormatChar returns the first bidirectional or zero-width format character
+// in s and true, or false when s holds none. These are U+061C, U+200B to
+// U+200F, U+202A to U+202E, U+2060 to U+2069 and U+FEFF: invisible
+// characters that change how text around them shows (an id that reads
+// "U1" but is not "U1", a name shown backwards).
+func FormatChar(s string) (rune, bool) {
+	for _, r := range s {
+		switch {
+		case r == 0x061C, r >= 0x200B && r <= 0x200F, r >= 0x202A && r <= 0x202E,
+			r >= 0x2060 && r <= 0x2069, r == 0xFEFF:
+			return r, true
+		}
+	}
+	return 0, false
+}
+
+// formatCharError is the error for a string holding format character r.
+func formatCharError(field string, r rune) validate.FieldError {
+	return validate.FieldError{Field: field, Rule: RuleFormatChar,
+		Detail: fmt.Sprintf("holds the invisible format character %U: remove it", r)}
+}
+
+// scanRaw walks one JSON value and reports every key that appears more
+// than once in one object (once per key) and every string value holding a
+// format character, each named by its path ("salary.amount",
+// "live_certification.photos[2]"). raw is known to be valid JSON.
+func scanRaw(raw json.RawMessage) validate.Errors {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var errs validate.Errors
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				seen := map[string]int{}
+				for dec.More() {
+					kt, err := dec.Token()
+					if err != nil {
+						return err
+					}
+					k, _ := kt.(string)
+					name := join(path, k)
+					if seen[k]++; seen[k] == 2 {
+						errs.Add(name, RuleDuplicateKey, "appears more than once in one object: send each field once")
+					}
+					if err := walk(name); err != nil {
+						return err
+					}
+				}
+			case '[':
+				for i := 0; dec.More(); i++ {
+					if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+						return err
+					}
+				}
+			}
+			_, err := dec.Token() // the closing delimiter
+			return err
+		case string:
+			if r, ok := FormatChar(t); ok {
+				errs = append(errs, formatCharError(path, r))
+			}
+		}
+		return nil
+	}
+	if err := walk(""); err != nil {
+		errs.Add("", RuleSyntax, err.Error())
+	}
+	return errs
+}
 
 // fieldCache holds fieldsOf results.
 var fieldCache sync.Map // reflect.Type -> map[string]int

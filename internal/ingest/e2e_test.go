@@ -12,16 +12,16 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/channelpush"
-	"github.com/chansync/chansync/internal/target/channel/channelsim"
-	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
 	"github.com/chansync/chansync/internal/ingest"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
+	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
 	"github.com/chansync/chansync/internal/testkit"
 )
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/httpserver"
 	"github.com/chansync/chansync/internal/payload"
 	"github.com/chansync/chansync/internal/record"
 )
@@ -70,16 +71,16 @@ func (h *handler) get(r *http.Request, s *spec, id string) *reply {
 	q := dbsqlc.New(h.cfg.Pool)
 	built, err := payload.Load(ctx, q, s.kind, []string{id})
 	if err != nil {
-		h.logger.ErrorContext(ctx, "ingest read", "kind", string(s.kind), "id", id, "error", err.Error())
+		h.logger.ErrorContext(ctx, "ingest read", "kind", string(s.kind), "id", httpserver.Clip(id, maxLoggedID), "error", err.Error())
 		return fail(http.StatusInternalServerError, "internal error", nil)
 	}
 	b, ok := built[id]
 	if !ok {
-		return fail(http.StatusNotFound, fmt.Sprintf("%s %s does not exist", s.kind, id), nil)
+		return fail(http.StatusNotFound, fmt.Sprintf("%s %s does not exist", s.kind, httpserver.Clip(id, maxLoggedID)), nil)
 	}
 	states, err := q.SyncStates(ctx, dbsqlc.SyncStatesParams{Kinds: []string{string(s.kind)}, Ids: []string{id}})
 	if err != nil {
-		h.logger.ErrorContext(ctx, "ingest read sync state", "kind", string(s.kind), "id", id, "error", err.Error())
+		h.logger.ErrorContext(ctx, "ingest read sync state", "kind", string(s.kind), "id", httpserver.Clip(id, maxLoggedID), "error", err.Error())
 		return fail(http.StatusInternalServerError, "internal error", nil)
 	}
 	var st *dbsqlc.SyncState

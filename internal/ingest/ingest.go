@@ -14,7 +14,11 @@
 // will be pushed, with its sync state.
 //
 // Every request needs "Authorization: Bearer <token>"; with no token
-// configured every request answers 503. Errors are JSON:
+// configured every request answers 503. Wrong tokens are counted per
+// client address by a Guard (internal/httpserver/authguard): past its
+// budget the address gets 429 with Retry-After and its token is not
+// checked. A body with a key twice in one object, or a string holding a
+// bidirectional or zero-width format character, is refused (400). Errors are JSON:
 // {"error": "...", "errors": [{"field": "...", "rule": "...", "message": "..."}]}.
 package ingest
 
@@ -33,6 +37,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/chansync/chansync/internal/httpserver"
+	"github.com/chansync/chansync/internal/httpserver/authguard"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/record"
 	"github.com/chansync/chansync/internal/validate"
@@ -61,15 +67,27 @@ type Config struct {
 	// MaxBodyBytes bounds a request body; larger bodies answer 413.
 	// Default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	// Logger receives one line per request answered with an error or a
-	// write. Only kinds, ids, counts, statuses and rule names are logged,
-	// never field values. Default: discard.
+	// Logger receives one line per request answered with an error, a
+	// write or a read (with the client's address). Only kinds, ids, counts,
+	// statuses and rule names are logged, never field values; lines about
+	// requests refused before authentication are rate-limited by Guard.
+	// Default: discard.
 	Logger *slog.Logger
 	// ObserveFunc, if set, is told of each request answered: its resource
-	// kind ("" when the path names none), method, HTTP status and the
-	// number of records written (for metrics).
+	// kind ("" when the path names none), method (as the client sent it:
+	// bound it before using it as a label), HTTP status and the number of
+	// records written (for metrics).
 	ObserveFunc func(kind record.Kind, method string, status int, records int)
+	// Guard throttles failed bearer checks per client address (429 with
+	// Retry-After) and rate-limits the lines logged about refused
+	// credentials. Share one with the status page so that failures against
+	// either count together. Default: a Guard of its own with the defaults.
+	Guard *authguard.Guard
 }
+
+// maxLoggedID is the most bytes of a path's id a log line or an answer
+// quotes.
+const maxLoggedID = 80
 
 // handler serves the API.
 type handler struct {
@@ -92,6 +110,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = authguard.New(authguard.Config{Logger: cfg.Logger})
 	}
 	return &handler{cfg: cfg, tokenHash: sha256.Sum256([]byte(cfg.Token)), logger: cfg.Logger}, nil
 }
@@ -122,6 +143,10 @@ type reply struct {
 	records int
 	// rules names the rules broken, for the log line.
 	rules []string
+	// unauthenticated tells that the request was refused before its
+	// credentials were accepted (401, 429, 503): its log line is
+	// rate-limited by the Guard.
+	unauthenticated bool
 }
 
 func fail(status int, msg string, errs validate.Errors) *reply {
@@ -148,9 +173,12 @@ func invalid(errs validate.Errors) *reply {
 }
 
 // ServeHTTP authenticates the request, routes it and answers with JSON.
+// Its log line carries the client's address and bounded values only: the
+// method as httpserver.Method names it, the id cut to maxLoggedID bytes.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rep := h.serve(w, r)
+	remote := h.cfg.Guard.ClientAddr(r)
+	rep := h.serve(w, r, remote)
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json; charset=utf-8")
 	hdr.Set("Cache-Control", "no-store")
@@ -164,7 +192,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_ = enc.Encode(rep.body)
 
 	attrs := []slog.Attr{
-		slog.String("method", r.Method),
+		slog.String("method", httpserver.Method(r.Method)),
 		slog.Int("status", rep.status),
 		slog.Duration("took", time.Since(start)),
 	}
@@ -172,7 +200,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, slog.String("kind", string(rep.kind)))
 	}
 	if id := cmp.Or(r.PathValue("id"), rep.id); id != "" {
-		attrs = append(attrs, slog.String("id", id))
+		attrs = append(attrs, slog.String("id", httpserver.Clip(id, maxLoggedID)))
 	}
 	if rep.records > 0 {
 		attrs = append(attrs, slog.Int("records", rep.records))
@@ -181,11 +209,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		attrs = append(attrs, slog.String("rules", strings.Join(rep.rules, ",")))
 	}
 	switch {
+	case rep.unauthenticated:
+		h.cfg.Guard.Log(r.Context(), slog.LevelWarn, "ingest request refused", remote, attrs...)
 	case rep.status >= 500:
+		attrs = append(attrs, slog.String("remote", remote))
 		h.logger.LogAttrs(r.Context(), slog.LevelError, "ingest request failed", attrs...)
 	case rep.status >= 400:
+		attrs = append(attrs, slog.String("remote", remote))
 		h.logger.LogAttrs(r.Context(), slog.LevelWarn, "ingest request refused", attrs...)
-	case r.Method != http.MethodGet:
+	case r.Method == http.MethodGet:
+		// Reads are logged too: who (the ingest token is the only identity)
+		// read which record, never what it holds.
+		attrs = append(attrs, slog.String("actor", "ingest"), slog.String("remote", remote))
+		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "ingest read", attrs...)
+	default:
+		attrs = append(attrs, slog.String("actor", "ingest"), slog.String("remote", remote))
 		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "ingest write accepted", attrs...)
 	}
 	if h.cfg.ObserveFunc != nil {
@@ -193,8 +231,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *handler) serve(w http.ResponseWriter, r *http.Request) *reply {
-	if rep := h.authenticate(r); rep != nil {
+func (h *handler) serve(w http.ResponseWriter, r *http.Request, remote string) *reply {
+	if rep := h.authenticate(r, remote); rep != nil {
+		rep.unauthenticated = true
 		return rep
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, Prefix)
@@ -208,7 +247,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) *reply {
 		for i, k := range record.Kinds {
 			names[i] = k.Plural()
 		}
-		return fail(http.StatusNotFound, fmt.Sprintf("unknown resource %q: want one of %s", resource, strings.Join(names, ", ")), nil)
+		return fail(http.StatusNotFound, fmt.Sprintf("unknown resource %q: want one of %s", httpserver.Clip(resource, maxLoggedID), strings.Join(names, ", ")), nil)
 	}
 	if hasID && (id == "" || strings.Contains(id, "/")) {
 		rep := fail(http.StatusNotFound, "not found: want /v1/"+resource+" or /v1/"+resource+"/{id}", nil)
@@ -231,30 +270,41 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) *reply {
 		if hasID {
 			allow = "GET, PUT"
 		}
-		rep = fail(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: use %s", r.Method, allow), nil)
+		rep = fail(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: use %s", httpserver.Method(r.Method), allow), nil)
 		rep.header = map[string]string{"Allow": allow}
 	}
 	rep.kind = s.kind
 	return rep
 }
 
-// authenticate answers 503 when no token is configured and 401 when the
-// request does not carry it; nil lets the request through.
-func (h *handler) authenticate(r *http.Request) *reply {
+// authenticate answers 503 when no token is configured, 429 when the
+// client's address has failed too often (its token is then not checked),
+// and 401 when the request does not carry the token (a wrong token counts
+// as a failure of the address); nil lets the request through.
+func (h *handler) authenticate(r *http.Request, remote string) *reply {
 	if h.cfg.Token == "" {
 		return fail(http.StatusServiceUnavailable, "ingest disabled: INGEST_TOKEN is not set", nil)
+	}
+	if wait := h.cfg.Guard.Wait(remote); wait > 0 {
+		rep := fail(http.StatusTooManyRequests, "too many failed authentications from this address: try again later", nil)
+		rep.header = map[string]string{"Retry-After": authguard.RetryAfter(wait)}
+		return rep
 	}
 	const challenge = `Bearer realm="chansync ingest"`
 	auth := r.Header.Get("Authorization")
 	scheme, token, _ := strings.Cut(auth, " ")
 	token = strings.TrimSpace(token)
 	if auth == "" || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		if auth != "" {
+			h.cfg.Guard.Fail(remote)
+		}
 		rep := fail(http.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <INGEST_TOKEN>", nil)
 		rep.header = map[string]string{"WWW-Authenticate": challenge}
 		return rep
 	}
 	got := sha256.Sum256([]byte(token))
 	if subtle.ConstantTimeCompare(got[:], h.tokenHash[:]) != 1 {
+		h.cfg.Guard.Fail(remote)
 		rep := fail(http.StatusUnauthorized, "invalid bearer token", nil)
 		rep.header = map[string]string{"WWW-Authenticate": challenge + `, error="invalid_token"`}
 		return rep

@@ -12,15 +12,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
+	"github.com/chansync/chansync/internal/httpserver/authguard"
 	"github.com/chansync/chansync/internal/ingest"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/telemetry"
 	"github.com/chansync/chansync/internal/testkit"
 )
 
@@ -37,6 +42,8 @@ type testBundle struct {
 	pool *pgxpool.Pool
 	url  string
 	logs *testkit.SyncBuffer
+	// clock is the Guard's time.
+	clock *clock
 	// set is a valid data set, not loaded: bodies to send.
 	set *datagen.Set
 }
@@ -56,19 +63,43 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *testBundle {
 	rc, err := jobs.NewClient(s.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
 	logs := &testkit.SyncBuffer{}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	clk := &clock{t: time.Now()}
+	reg := prometheus.NewRegistry()
 	h, err := ingest.New(ingest.Config{
 		Pool:         s.Pool,
 		Inserter:     &jobs.Inserter{Client: rc},
 		Token:        o.token,
 		MaxBodyBytes: o.maxBodyBytes,
-		Logger:       slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:       logger,
+		ObserveFunc:  telemetry.NewIngestObserver(reg),
+		Guard:        authguard.New(authguard.Config{Logger: logger, NowFunc: clk.Now}),
 	})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle(ingest.Prefix, h)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &testBundle{pool: s.Pool, url: srv.URL, logs: logs, set: datagen.Generate(datagen.Options{Records: 100, Seed: 11})}
+	return &testBundle{pool: s.Pool, url: srv.URL, logs: logs, clock: clk, set: datagen.Generate(datagen.Options{Records: 100, Seed: 11})}
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
 
 type response struct {

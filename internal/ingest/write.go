@@ -116,12 +116,16 @@ func (h *handler) decode(s *spec, elems []json.RawMessage, isArray bool, pathID 
 			all = append(all, prefixed(prefix, errs)...)
 			continue
 		}
+		errs = append(errs, scanRaw(raw)...)
 		decodeObject(raw, reflect.ValueOf(b).Elem(), "", &errs)
 		id := s.id(b)
 		if pathID != "" {
 			switch *id {
 			case "":
 				*id = pathID
+				if r, ok := FormatChar(pathID); ok {
+					errs = append(errs, formatCharError(idField, r))
+				}
 			case pathID:
 			default:
 				errs.Add(idField, RuleMismatch, fmt.Sprintf("is %q but the path names %q: leave it out or make them equal", *id, pathID))

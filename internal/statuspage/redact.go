@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -31,21 +33,83 @@ func maskerFor(key string) func(string) string {
 	return mask.ForKey(key)
 }
 
-// maskedJSON returns a JSON document masked with the page's maskers and
-// indented, or "" for none. A document that does not parse is not shown.
+// urlRe matches a URL inside a string: a scheme, "://" and what follows up
+// to a space or a quote.
+var urlRe = regexp.MustCompile(`(?i)\b[a-z][a-z0-9+.-]*://[^\s<>"']*`)
+
+// hostOnly returns a URL shown by its scheme and host only
+// ("https://cdn.example.com/…"): photos, licences, resumes and documents
+// are personal data, their paths and query strings (signed links) too.
+// A URL without a host shows as mask.Redacted.
+func hostOnly(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return mask.Redacted
+	}
+	return strings.ToLower(u.Scheme) + "://" + u.Host + "/…"
+}
+
+// hideURLs returns s with every URL in it shown by its host only.
+func hideURLs(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	return urlRe.ReplaceAllStringFunc(s, hostOnly)
+}
+
+// hideURLsIn applies hideURLs to every string of a decoded JSON value, in
+// place, and returns it.
+func hideURLsIn(v any) any {
+	switch x := v.(type) {
+	case string:
+		return hideURLs(x)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = hideURLsIn(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = hideURLsIn(e)
+		}
+	}
+	return v
+}
+
+// maskedDoc decodes a JSON document masked with the page's maskers and
+// with URLs shown by their host only.
+func maskedDoc(doc []byte) (any, error) {
+	masked, err := mask.JSONByKeys(doc, maskerFor)
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(masked))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return hideURLsIn(v), nil
+}
+
+// maskedJSON returns a JSON document masked with the page's maskers, URLs
+// shown by their host only, and indented, or "" for none. A document that
+// does not parse is not shown.
 func maskedJSON(doc []byte) string {
 	if len(doc) == 0 {
 		return ""
 	}
-	masked, err := mask.JSONByKeys(doc, maskerFor)
+	v, err := maskedDoc(doc)
 	if err != nil {
 		return mask.Redacted
 	}
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, masked, "", "  "); err != nil {
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // html/template escapes it
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return mask.Redacted
 	}
-	return buf.String()
+	return strings.TrimRight(buf.String(), "\n")
 }
 
 // field is one column of a local row, masked for display.
@@ -59,17 +123,16 @@ type field struct {
 }
 
 // maskedRow returns the columns of a row (a JSON object from to_jsonb),
-// masked: the id first, created_at and updated_at last, the rest by name.
+// masked, URLs shown by their host only: the id first, created_at and
+// updated_at last, the rest by name.
 func maskedRow(kind record.Kind, doc []byte) ([]field, error) {
-	maskedDoc, err := mask.JSONByKeys(doc, maskerFor)
+	v, err := maskedDoc(doc)
 	if err != nil {
 		return nil, fmt.Errorf("decode %s row: %w", kind, err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(maskedDoc))
-	dec.UseNumber()
-	var masked map[string]any
-	if err := dec.Decode(&masked); err != nil {
-		return nil, fmt.Errorf("decode %s row: %w", kind, err)
+	masked, ok := v.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("decode %s row: not a JSON object", kind)
 	}
 	rank := func(k string) int {
 		switch k {

@@ -31,13 +31,19 @@
 //
 //   - an "Authorization: Bearer <ADMIN_TOKEN>" header (for scripts); or
 //   - a session cookie from POST /login with the token. The cookie holds a
-//     random 32-byte id, kept in memory with its expiry (SessionTTL), and is
-//     HttpOnly, SameSite=Strict, and Secure when the request came over TLS
-//     or with X-Forwarded-Proto: https. Sessions do not survive a restart.
+//     random 32-byte id and is HttpOnly, SameSite=Strict, and Secure when
+//     the request came over TLS or with X-Forwarded-Proto: https. Sessions
+//     live in Postgres (page_session), stored by the SHA-256 of their id
+//     only, so every worker process accepts them and they survive a
+//     restart. A session ends SessionTTL after login or SessionIdle after
+//     its last request, whichever comes first.
 //
 // Without credentials a page redirects to /login (a wrong bearer token gets
 // 401) and shows nothing else: no ids, no counts. An action without
-// credentials gets 401. A failed login gets 401 and no hint.
+// credentials gets 401. A failed login gets 401 and no hint. Failed logins
+// and wrong bearer tokens are counted per client address by a Guard
+// (internal/httpserver/authguard): past its budget the address gets 429
+// with Retry-After, and its tokens are not checked until then.
 //
 // # Cross-site request forgery
 //
@@ -70,6 +76,7 @@ import (
 
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/httpserver/authguard"
 )
 
 // The statuses of the channel connection a ChannelStateFunc reports.
@@ -168,8 +175,15 @@ type Config struct {
 	Pool *pgxpool.Pool
 	// AdminToken is the operator's secret. Empty turns the page off.
 	AdminToken string
-	// SessionTTL is how long a login lasts. Default 12h.
+	// SessionTTL is how long a login lasts at most. Default 12h.
 	SessionTTL time.Duration
+	// SessionIdle ends a session this long after its last request. Default
+	// 30m.
+	SessionIdle time.Duration
+	// Guard throttles failed logins and wrong bearer tokens per client
+	// address and rate-limits their log lines. Share one with the ingest
+	// API. Default: a Guard of its own with the defaults.
+	Guard *authguard.Guard
 	// ChannelStateFunc reports the channel connection. Nil shows "unknown".
 	ChannelStateFunc ChannelStateFunc
 	// BulkRunFunc reports the current or last bulk run. Nil reads the
@@ -210,6 +224,9 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
+	if cfg.SessionIdle <= 0 {
+		cfg.SessionIdle = 30 * time.Minute
+	}
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 50
 	}
@@ -218,6 +235,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Guard == nil {
+		cfg.Guard = authguard.New(authguard.Config{Logger: cfg.Logger, NowFunc: cfg.Now})
 	}
 	q := dbsqlc.New(cfg.Pool)
 	if cfg.BulkRunFunc == nil {
@@ -233,7 +253,8 @@ func New(cfg Config) (http.Handler, error) {
 		ctl:      cfg.Controller,
 		q:        q,
 		tokenSum: tokenSum,
-		sessions: newSessionStore(cfg.SessionTTL, cfg.Now),
+		sessions: newSessionStore(q, cfg.SessionTTL, cfg.SessionIdle, cfg.Now),
+		guard:    cfg.Guard,
 		cop:      http.NewCrossOriginProtection(),
 		tmpl:     tmpl,
 		logger:   cfg.Logger,
@@ -247,6 +268,7 @@ type server struct {
 	q        *dbsqlc.Queries
 	tokenSum [sha256.Size]byte
 	sessions *sessionStore
+	guard    *authguard.Guard
 	cop      *http.CrossOriginProtection
 	tmpl     map[string]*template.Template
 	logger   *slog.Logger

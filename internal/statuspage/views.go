@@ -347,7 +347,7 @@ func (s *server) recordDetail(w http.ResponseWriter, r *http.Request, p *princip
 	v.StatusLabel = statusLabel(v.State, v.HasRow, row.UpdatedAt)
 	if v.State != nil {
 		v.Replayable = v.State.Status == "dead" || v.State.Status == "blocked"
-		v.LastError = mask.Text(derefString(v.State.LastError))
+		v.LastError = hideURLs(mask.Text(derefString(v.State.LastError)))
 		v.LastPayload = maskedJSON(v.State.LastPayload)
 		if v.State.LastPayload == nil && v.State.AcceptedHash != nil && v.HasRow {
 			// The sync state keeps only payloads not accepted; an accepted
@@ -372,7 +372,7 @@ func (s *server) recordDetail(w http.ResponseWriter, r *http.Request, p *princip
 		return
 	}
 	for _, a := range attempts {
-		v.Attempts = append(v.Attempts, attemptRow{At: a.CreatedAt, Outcome: a.Outcome, Error: mask.Text(derefString(a.Error))})
+		v.Attempts = append(v.Attempts, attemptRow{At: a.CreatedAt, Outcome: a.Outcome, Error: hideURLs(mask.Text(derefString(a.Error)))})
 	}
 	s.render(w, r, http.StatusOK, "record.html", p, string(kind)+" "+id, v)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chansync/chansync/internal/httpserver"
 	"github.com/chansync/chansync/internal/target"
 )
 
@@ -18,6 +19,10 @@ const (
 	StateRateLimited = "rate-limited"
 	StateUnreachable = "unreachable"
 )
+
+// MaxDetail bounds the length of a target's last error kept for the
+// status page.
+const MaxDetail = 300
 
 var states = []string{StateUnknown, StateOK, StateAuthFailing, StateRateLimited, StateUnreachable}
 
@@ -110,7 +115,7 @@ func (h *Health) set(t target.Name, state, detail string) {
 		h.stateG.WithLabelValues(string(t), state).Set(1)
 		s.state, s.since = state, time.Now()
 	}
-	s.detail = detail
+	s.detail = httpserver.Clip(detail, MaxDetail)
 }
 
 // State returns target t's current state, since when, and the last

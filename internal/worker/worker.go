@@ -14,17 +14,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/riverqueue/river"
 	"golang.org/x/time/rate"
 
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/channelpush"
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database"
+	"github.com/chansync/chansync/internal/httpserver"
+	"github.com/chansync/chansync/internal/httpserver/authguard"
 	"github.com/chansync/chansync/internal/ingest"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/outbox"
@@ -32,6 +31,7 @@ import (
 	"github.com/chansync/chansync/internal/schedule"
 	"github.com/chansync/chansync/internal/statuspage"
 	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/telemetry"
 	"github.com/chansync/chansync/internal/target/channel/tokenstore"
 )
@@ -82,6 +82,17 @@ type Config struct {
 	// IngestToken is the bearer token of the ingest API at /v1/; empty
 	// turns ingest off (every request answers 503).
 	IngestToken string
+	// HTTP sets the HTTP server's limits (timeouts, header bytes); its
+	// Logger defaults to Logger.
+	HTTP httpserver.Config
+	// AuthGuard throttles failed logins and bearer checks per client
+	// address (status page and ingest together); its Logger defaults to
+	// Logger.
+	AuthGuard authguard.Config
+	// AdminSessionTTL and AdminSessionIdle end a status page session that
+	// long after login and after its last request. Defaults 12h and 30m.
+	AdminSessionTTL  time.Duration
+	AdminSessionIdle time.Duration
 	// ShutdownTimeout bounds how long in-flight jobs may run after a stop
 	// signal before they are cancelled and handed back. Default 30s.
 	ShutdownTimeout time.Duration
@@ -137,7 +148,7 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	outcomes := telemetry.NewOutcomes(reg)
 	health := telemetry.NewChannelHealth(reg)
-	reg.MustRegister(telemetry.NewDBCollector(pool))
+	reg.MustRegister(telemetry.NewDBCollector(pool, telemetry.DBCollectorConfig{}))
 
 	var limiter *rate.Limiter
 	if cfg.ChannelRPS > 0 {
@@ -207,10 +218,18 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
 		}
 		httpAddr = ln.Addr().String()
+		gcfg := cfg.AuthGuard
+		if gcfg.Logger == nil {
+			gcfg.Logger = logger.With(slog.String("component", "auth"))
+		}
+		guard := authguard.New(gcfg)
 		page, err := statuspage.New(statuspage.Config{
-			Controller: ctl,
-			Pool:       pool,
-			AdminToken: cfg.AdminToken,
+			Controller:  ctl,
+			Pool:        pool,
+			AdminToken:  cfg.AdminToken,
+			SessionTTL:  cfg.AdminSessionTTL,
+			SessionIdle: cfg.AdminSessionIdle,
+			Guard:       guard,
 			ChannelStateFunc: func() statuspage.ChannelState {
 				state, since, detail := health.State()
 				return statuspage.ChannelState{Status: state, Since: since, Detail: detail}
@@ -226,14 +245,19 @@ func Run(ctx context.Context, cfg Config) error {
 			Token:       cfg.IngestToken,
 			Logger:      logger.With(slog.String("component", "ingest")),
 			ObserveFunc: telemetry.NewIngestObserver(reg),
+			Guard:       guard,
 		})
 		if err != nil {
 			return fmt.Errorf("ingest: %w", err)
 		}
-		mux := newMux(pool, reg)
+		mux := httpserver.NewMux(httpserver.HealthConfig{ReadyFunc: httpserver.DatabaseReady(pool), Gatherer: reg})
 		mux.Handle(ingest.Prefix, ingestAPI)
 		mux.Handle("/", page)
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		hcfg := cfg.HTTP
+		if hcfg.Logger == nil {
+			hcfg.Logger = logger
+		}
+		srv = httpserver.New(hcfg, mux)
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("http server", slog.String("error", err.Error()))
@@ -289,26 +313,4 @@ func Run(ctx context.Context, cfg Config) error {
 	<-reportDone
 	logger.Info("worker stopped")
 	return nil
-}
-
-func newMux(pool *pgxpool.Pool, reg *prometheus.Registry) *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := pool.Ping(ctx); err != nil {
-			http.Error(w, "not ready: database: unreachable", http.StatusServiceUnavailable)
-			return
-		}
-		if err := database.CheckMigrations(ctx, pool); err != nil {
-			http.Error(w, "not ready: migrations: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		_, _ = w.Write([]byte("ok: database reachable, migrations current\n"))
-	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	return mux
 }
