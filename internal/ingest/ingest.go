@@ -1,17 +1,19 @@
 // Package ingest is the HTTP API through which an HR system writes records:
 // POST /v1/{resource} (one record or a JSON array of up to MaxRecords),
 // PUT /v1/{resource}/{id} and GET /v1/{resource}/{id}, where {resource} is
-// the channel's own path (users, companies, tasks, applications, payments)
-// and bodies are the channel API's bodies.
+// a local table (internal/source): users, companies, tasks, applications
+// and payments, with the channel API's paths and bodies (users also take
+// the local "active"), and points_grants.
 //
-// A write is checked with the validators the push path runs
-// (internal/validate) and every problem is answered at once (400). A valid
-// write upserts its rows and enqueues their push on the events queue in one
+// A write is checked with the source's rules and with every enabled
+// target's push-time rules, and every problem is answered at once (400). A
+// valid write upserts its rows and enqueues the push of every record it
+// may change, on every enabled target, on the events queue in one
 // transaction, and answers 202; the outbox entries the tables' triggers
 // make in that transaction are deleted before it commits, so the change is
 // pushed once. A write replaces the whole record: an optional field it
-// leaves out becomes NULL. GET answers the local record, in the shape it
-// will be pushed, with its sync state.
+// leaves out becomes NULL. GET answers the local record, in the shape its
+// first target will be sent it, with where it stands on every target.
 //
 // Every request needs "Authorization: Bearer <token>"; with no token
 // configured every request answers 503. Wrong tokens are counted per
@@ -39,8 +41,8 @@ import (
 
 	"github.com/chansync/chansync/internal/httpserver"
 	"github.com/chansync/chansync/internal/httpserver/authguard"
-	"github.com/chansync/chansync/internal/jobs"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/control"
+	"github.com/chansync/chansync/internal/source"
 	"github.com/chansync/chansync/internal/validate"
 )
 
@@ -59,8 +61,9 @@ const Prefix = "/v1/"
 type Config struct {
 	// Pool is the database the records are written to. Required.
 	Pool *pgxpool.Pool
-	// Inserter enqueues the pushes (on jobs.QueueEvents). Required.
-	Inserter *jobs.Inserter
+	// Controller enqueues the pushes and reads where records stand; its
+	// registry names the enabled targets. Required.
+	Controller *control.Controller
 	// Token is the bearer token a caller must present (INGEST_TOKEN).
 	// Empty disables the API: every request answers 503.
 	Token string
@@ -74,10 +77,10 @@ type Config struct {
 	// Default: discard.
 	Logger *slog.Logger
 	// ObserveFunc, if set, is told of each request answered: its resource
-	// kind ("" when the path names none), method (as the client sent it:
-	// bound it before using it as a label), HTTP status and the number of
-	// records written (for metrics).
-	ObserveFunc func(kind record.Kind, method string, status int, records int)
+	// (a source's plural, "" when the path names none), method (as the
+	// client sent it: bound it before using it as a label), HTTP status and
+	// the number of records written (for metrics).
+	ObserveFunc func(resource, method string, status int, records int)
 	// Guard throttles failed bearer checks per client address (429 with
 	// Retry-After) and rate-limits the lines logged about refused
 	// credentials. Share one with the status page so that failures against
@@ -102,8 +105,8 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("ingest: Pool is required")
 	}
-	if cfg.Inserter == nil || cfg.Inserter.Client == nil {
-		return nil, errors.New("ingest: Inserter with a River client is required")
+	if cfg.Controller == nil {
+		return nil, errors.New("ingest: Controller is required")
 	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -138,7 +141,7 @@ type reply struct {
 	status  int
 	body    any
 	header  map[string]string
-	kind    record.Kind
+	source  *source.Source
 	id      string
 	records int
 	// rules names the rules broken, for the log line.
@@ -196,8 +199,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.Int("status", rep.status),
 		slog.Duration("took", time.Since(start)),
 	}
-	if rep.kind != "" {
-		attrs = append(attrs, slog.String("kind", string(rep.kind)))
+	resource := ""
+	if rep.source != nil {
+		resource = rep.source.Plural
+		attrs = append(attrs, slog.String("kind", rep.source.Name))
 	}
 	if id := cmp.Or(r.PathValue("id"), rep.id); id != "" {
 		attrs = append(attrs, slog.String("id", httpserver.Clip(id, maxLoggedID)))
@@ -227,7 +232,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.logger.LogAttrs(r.Context(), slog.LevelInfo, "ingest write accepted", attrs...)
 	}
 	if h.cfg.ObserveFunc != nil {
-		h.cfg.ObserveFunc(rep.kind, r.Method, rep.status, rep.records)
+		h.cfg.ObserveFunc(resource, r.Method, rep.status, rep.records)
 	}
 }
 
@@ -241,17 +246,17 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, remote string) *
 		return fail(http.StatusNotFound, "not found", nil)
 	}
 	resource, id, hasID := strings.Cut(rest, "/")
-	s, ok := specs[resource]
-	if !ok {
-		names := make([]string, len(record.Kinds))
-		for i, k := range record.Kinds {
-			names[i] = k.Plural()
+	s, err := source.Lookup(resource)
+	if err != nil || s.Plural != resource {
+		names := make([]string, len(source.All))
+		for i, src := range source.All {
+			names[i] = src.Plural
 		}
 		return fail(http.StatusNotFound, fmt.Sprintf("unknown resource %q: want one of %s", httpserver.Clip(resource, maxLoggedID), strings.Join(names, ", ")), nil)
 	}
 	if hasID && (id == "" || strings.Contains(id, "/")) {
 		rep := fail(http.StatusNotFound, "not found: want /v1/"+resource+" or /v1/"+resource+"/{id}", nil)
-		rep.kind = s.kind
+		rep.source = s
 		return rep
 	}
 	if hasID {
@@ -273,7 +278,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request, remote string) *
 		rep = fail(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed: use %s", httpserver.Method(r.Method), allow), nil)
 		rep.header = map[string]string{"Allow": allow}
 	}
-	rep.kind = s.kind
+	rep.source = s
 	return rep
 }
 

@@ -14,9 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
-	"github.com/chansync/chansync/internal/jobs"
-	"github.com/chansync/chansync/internal/payload"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/source"
 	"github.com/chansync/chansync/internal/validate"
 )
 
@@ -24,17 +22,18 @@ import (
 // or serialization failure.
 const maxTxAttempts = 3
 
-// WriteResult is the body of a 202 answer: the kind and the ids accepted,
-// in the order sent.
+// WriteResult is the body of a 202 answer: the kind of record (the
+// source's singular name, such as "user") and the ids accepted, in the
+// order sent.
 type WriteResult struct {
-	Kind     record.Kind `json:"kind"`
-	Accepted int         `json:"accepted"`
-	IDs      []string    `json:"ids"`
+	Kind     string   `json:"kind"`
+	Accepted int      `json:"accepted"`
+	IDs      []string `json:"ids"`
 }
 
 // write serves POST /v1/{resource} (pathID "") and PUT
 // /v1/{resource}/{pathID}.
-func (h *handler) write(w http.ResponseWriter, r *http.Request, s *spec, pathID string) *reply {
+func (h *handler) write(w http.ResponseWriter, r *http.Request, s *source.Source, pathID string) *reply {
 	if !jsonContent(r) {
 		return fail(http.StatusUnsupportedMediaType, "Content-Type must be application/json", nil)
 	}
@@ -98,8 +97,8 @@ func split(raw []byte) (elems []json.RawMessage, isArray bool, rep *reply) {
 // decode decodes and validates every record and returns the bodies, or
 // every problem found, each field prefixed with the record's index in an
 // array ("[3].id_card").
-func (h *handler) decode(s *spec, elems []json.RawMessage, isArray bool, pathID string) ([]any, validate.Errors) {
-	idField := s.kind.IDField()
+func (h *handler) decode(s *source.Source, elems []json.RawMessage, isArray bool, pathID string) ([]any, validate.Errors) {
+	idField := s.IDColumn
 	var all validate.Errors
 	bodies := make([]any, len(elems))
 	seen := make(map[string]int, len(elems))
@@ -108,7 +107,7 @@ func (h *handler) decode(s *spec, elems []json.RawMessage, isArray bool, pathID 
 		if isArray {
 			prefix = fmt.Sprintf("[%d]", i)
 		}
-		b := s.newBody()
+		b := s.NewBody()
 		bodies[i] = b
 		var errs validate.Errors
 		if jsonKind(raw) != "object" {
@@ -118,7 +117,7 @@ func (h *handler) decode(s *spec, elems []json.RawMessage, isArray bool, pathID 
 		}
 		errs = append(errs, scanRaw(raw)...)
 		decodeObject(raw, reflect.ValueOf(b).Elem(), "", &errs)
-		id := s.id(b)
+		id := s.ID(b)
 		if pathID != "" {
 			switch *id {
 			case "":
@@ -134,13 +133,10 @@ func (h *handler) decode(s *spec, elems []json.RawMessage, isArray bool, pathID 
 		// A field that did not decode is reported once, not again by the
 		// validator (as missing, say).
 		decoded := errs
-		for _, e := range s.validate(b) {
+		for _, e := range s.Validate(b) {
 			if !coveredBy(decoded, e.Field) {
 				errs = append(errs, e)
 			}
-		}
-		if s.limits != nil {
-			errs = append(errs, s.limits(b)...)
 		}
 		if *id != "" {
 			if j, dup := seen[*id]; dup {
@@ -166,7 +162,7 @@ func coveredBy(errs validate.Errors, field string) bool {
 
 // store writes the records and enqueues their push in one transaction,
 // trying again after a deadlock or serialization failure.
-func (h *handler) store(ctx context.Context, s *spec, bodies []any, isArray bool) *reply {
+func (h *handler) store(ctx context.Context, s *source.Source, bodies []any, isArray bool) *reply {
 	for attempt := 1; ; attempt++ {
 		rep, err := h.storeOnce(ctx, s, bodies, isArray)
 		if err == nil {
@@ -178,16 +174,16 @@ func (h *handler) store(ctx context.Context, s *spec, bodies []any, isArray bool
 		if rep := pgReply(s, err); rep != nil {
 			return rep
 		}
-		h.logger.ErrorContext(ctx, "ingest write", "kind", string(s.kind), "records", len(bodies), "error", err.Error())
+		h.logger.ErrorContext(ctx, "ingest write", "kind", s.Name, "records", len(bodies), "error", err.Error())
 		return fail(http.StatusInternalServerError, "internal error: the write was not stored; try again", nil)
 	}
 }
 
-func (h *handler) storeOnce(ctx context.Context, s *spec, bodies []any, isArray bool) (*reply, error) {
+func (h *handler) storeOnce(ctx context.Context, s *source.Source, bodies []any, isArray bool) (*reply, error) {
 	index := make(map[string]int, len(bodies))
 	ids := make([]string, len(bodies))
 	for i, b := range bodies {
-		ids[i] = *s.id(b)
+		ids[i] = *s.ID(b)
 		index[ids[i]] = i
 	}
 	prefix := func(i int) string {
@@ -210,46 +206,51 @@ func (h *handler) storeOnce(ctx context.Context, s *spec, bodies []any, isArray 
 
 	records, err := json.Marshal(bodies)
 	if err != nil {
-		return nil, fmt.Errorf("encode %s records: %w", s.kind, err)
+		return nil, fmt.Errorf("encode %s records: %w", s.Name, err)
 	}
-	if _, err := s.upsert(ctx, q, records); err != nil {
-		return nil, fmt.Errorf("upsert %s: %w", s.kind.Table(), err)
+	if _, err := s.Upsert(ctx, q, records); err != nil {
+		return nil, fmt.Errorf("upsert %s: %w", s.Table, err)
 	}
 
-	// The rows as the push path will read them: whatever it would refuse is
-	// refused here too, and nothing is stored.
-	built, err := payload.Load(ctx, q, s.kind, ids)
-	if err != nil {
-		return nil, err
-	}
+	// The rows as the push path will read them, for every enabled target:
+	// whatever a push would refuse is refused here too, and nothing is
+	// stored.
+	reg := h.cfg.Controller.Registry()
 	var errs validate.Errors
-	for _, id := range ids {
-		b, ok := built[id]
-		if !ok {
-			return nil, fmt.Errorf("%s %s: row missing after upsert", s.kind, id)
+	for _, k := range reg.BySource(s.Name) {
+		built, err := k.Load(ctx, tx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", k, err)
 		}
-		errs = append(errs, prefixed(prefix(index[id]), b.Errs)...)
+		for _, id := range ids {
+			b, ok := built[id]
+			if !ok {
+				return nil, fmt.Errorf("%s %s: row missing after upsert", s.Name, id)
+			}
+			errs = appendNew(errs, prefixed(prefix(index[id]), b.Errs))
+		}
 	}
 	if len(errs) > 0 {
 		return invalid(errs), nil
 	}
 
-	refs := make([]record.Ref, len(ids))
-	for i, id := range ids {
-		refs[i] = record.Ref{Kind: s.kind, ID: id}
-	}
-	if _, err := h.cfg.Inserter.InsertTx(ctx, tx, refs, jobs.QueueEvents); err != nil {
+	refs, err := reg.Affected(ctx, tx, s.Name, ids)
+	if err != nil {
 		return nil, err
 	}
-	// The triggers recorded the change in the outbox; its push is enqueued
-	// above, so the entry goes, or the relay would push it a second time.
-	if _, err := q.IngestDropOutbox(ctx, dbsqlc.IngestDropOutboxParams{Kind: string(s.kind), Ids: ids}); err != nil {
+	if err := h.cfg.Controller.InsertTx(ctx, tx, refs); err != nil {
+		return nil, err
+	}
+	// The triggers recorded the change in the outbox; its pushes are
+	// enqueued above, so the entries go, or the relay would push them a
+	// second time.
+	if _, err := q.IngestDropOutbox(ctx, dbsqlc.IngestDropOutboxParams{Kind: s.Name, Ids: ids}); err != nil {
 		return nil, fmt.Errorf("drop outbox entries: %w", err)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)
 	}
-	rep := &reply{status: http.StatusAccepted, body: WriteResult{Kind: s.kind, Accepted: len(ids), IDs: ids}, records: len(ids)}
+	rep := &reply{status: http.StatusAccepted, body: WriteResult{Kind: s.Name, Accepted: len(ids), IDs: ids}, records: len(ids)}
 	if len(ids) == 1 {
 		rep.id = ids[0]
 	}
@@ -258,40 +259,53 @@ func (h *handler) storeOnce(ctx context.Context, s *spec, bodies []any, isArray 
 
 // missingParents answers 409 naming every referenced record that does not
 // exist locally.
-func missingParents(ctx context.Context, q *dbsqlc.Queries, s *spec, bodies []any, prefix func(int) string) (*reply, error) {
+func missingParents(ctx context.Context, q *dbsqlc.Queries, s *source.Source, bodies []any, prefix func(int) string) (*reply, error) {
 	type use struct {
 		i   int
-		ref record.ParentRef
+		ref source.Parent
 	}
 	var uses []use
-	byKind := map[record.Kind][]string{}
+	bySource := map[string][]string{}
 	for i, b := range bodies {
-		for _, p := range payload.Parents(b) {
+		for _, p := range s.Parents(b) {
 			uses = append(uses, use{i, p})
-			byKind[p.Ref.Kind] = append(byKind[p.Ref.Kind], p.Ref.ID)
+			bySource[p.Source] = append(bySource[p.Source], p.ID)
 		}
 	}
 	if len(uses) == 0 {
 		return nil, nil
 	}
-	found := map[record.Kind]map[string]bool{}
-	for k, ids := range byKind {
-		got, err := existing(ctx, q, k, ids)
+	found := map[string]map[string]bool{}
+	for name, ids := range bySource {
+		src, err := source.Lookup(name)
 		if err != nil {
 			return nil, err
 		}
-		found[k] = got
+		if found[name], err = src.ExistingSet(ctx, q, ids); err != nil {
+			return nil, err
+		}
 	}
 	var errs validate.Errors
 	for _, u := range uses {
-		if !found[u.ref.Ref.Kind][u.ref.Ref.ID] {
-			errs.Add(join(prefix(u.i), u.ref.Field), RuleExists, fmt.Sprintf("%s %s does not exist", u.ref.Ref.Kind, u.ref.Ref.ID))
+		if !found[u.ref.Source][u.ref.ID] {
+			errs.Add(join(prefix(u.i), u.ref.Field), RuleExists, fmt.Sprintf("%s %s does not exist", u.ref.Source, u.ref.ID))
 		}
 	}
 	if len(errs) == 0 {
 		return nil, nil
 	}
 	return conflict(errs), nil
+}
+
+// appendNew appends the errors of more not already in errs (two targets'
+// rules may find the same problem).
+func appendNew(errs, more validate.Errors) validate.Errors {
+	for _, e := range more {
+		if !errs.Has(e.Field, e.Rule) {
+			errs = append(errs, e)
+		}
+	}
+	return errs
 }
 
 // conflict answers 409 for missing parents.
@@ -306,14 +320,14 @@ func conflict(errs validate.Errors) *reply {
 // pgReply maps the database errors a client can cause to an answer: a
 // foreign key violation (a parent gone since the check) to 409, a value the
 // column cannot hold to 400. It returns nil for any other error.
-func pgReply(s *spec, err error) *reply {
+func pgReply(s *source.Source, err error) *reply {
 	pgErr, ok := errors.AsType[*pgconn.PgError](err)
 	if !ok {
 		return nil
 	}
 	switch {
 	case pgErr.Code == "23503":
-		field := strings.TrimSuffix(strings.TrimPrefix(pgErr.ConstraintName, s.kind.Table()+"_"), "_fkey")
+		field := strings.TrimSuffix(strings.TrimPrefix(pgErr.ConstraintName, s.Table+"_"), "_fkey")
 		return conflict(validate.Errors{{Field: field, Rule: RuleExists, Detail: "the referenced record does not exist"}})
 	case strings.HasPrefix(pgErr.Code, "22"):
 		return invalid(validate.Errors{{Field: pgErr.ColumnName, Rule: validate.RuleRange, Detail: "cannot be stored: " + pgErr.Message}})

@@ -3,6 +3,8 @@ package source
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/target/channel/channelbody"
@@ -98,7 +100,15 @@ var tasks = &Source{
 	Name: "task", Plural: "tasks", Table: "tasks", IDColumn: "channel_task_id",
 	NewBody:  func() any { return new(channelbody.Task) },
 	ID:       func(b any) *string { return &b.(*channelbody.Task).ChannelTaskID },
-	Validate: func(b any) validate.Errors { return validate.Task(b.(*channelbody.Task)) },
+	Validate: func(b any) validate.Errors {
+		t := b.(*channelbody.Task)
+		errs := validate.Task(t)
+		// The column is an integer; a larger count could not be stored.
+		if t.RecruitCount > math.MaxInt32 {
+			errs.Add("recruit_count", validate.RuleRange, fmt.Sprintf("must be at most %d", math.MaxInt32))
+		}
+		return errs
+	},
 	Parents: func(b any) []Parent {
 		t := b.(*channelbody.Task)
 		return []Parent{{Field: "channel_company_id", Source: "company", ID: t.ChannelCompanyID}}
