@@ -118,7 +118,7 @@ func New(cfg Config) (*Client, error) {
 	switch {
 	case cfg.AppKey == "":
 		return nil, fmt.Errorf("%w: AppKey (APIHUB_AK) is required", ErrInvalidConfig)
-	case cfg.SecretKey == "":
+	case cfg.SecretKey.IsZero():
 		return nil, fmt.Errorf("%w: SecretKey (APIHUB_SK) is required", ErrInvalidConfig)
 	case cfg.Timeout < 0, cfg.MaxRetryAfter < 0, cfg.MaxAnswerBytes < 0, cfg.RenewBefore < 0:
 		return nil, fmt.Errorf("%w: Timeout, MaxRetryAfter, MaxAnswerBytes and RenewBefore must not be negative", ErrInvalidConfig)
@@ -289,10 +289,12 @@ func (c *Client) CreateUser(ctx context.Context, req CreateUserRequest) (*User, 
 	if err := required(RouteCreateUser, "username", req.Username); err != nil {
 		return nil, err
 	}
-	if err := required(RouteCreateUser, "password", req.Password); err != nil {
-		return nil, err
+	if req.Password.IsZero() {
+		return nil, refused(RouteCreateUser, "password", "is required")
 	}
-	return c.user(ctx, RouteCreateUser, req)
+	return c.user(ctx, RouteCreateUser, createUserWire{
+		Username: req.Username, Password: req.Password.reveal(), Attrs: req.Attrs, SysAttrs: req.SysAttrs,
+	})
 }
 
 // SaveUserSysAttrs merges sysAttrs into the account's system attributes:

@@ -18,7 +18,7 @@ func Example() {
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 
-	client, err := ucapi.New(ucapi.Config{BaseURL: srv.URL, AppKey: "my-ak", SecretKey: "my-sk"})
+	client, err := ucapi.New(ucapi.Config{BaseURL: srv.URL, AppKey: "my-ak", SecretKey: ucapi.NewSecret("my-sk")})
 	if err != nil {
 		panic(err)
 	}
@@ -32,7 +32,7 @@ func Example() {
 	if u == nil {
 		u, err = client.CreateUser(ctx, ucapi.CreateUserRequest{
 			Username: "10001",
-			Password: "a password the caller generated",
+			Password: ucapi.NewSecret("a password the caller generated"),
 			Attrs:    map[string]any{"nickname": "张三"},
 			SysAttrs: map[string]any{"channel_user_id": "10001", "name": "张三"},
 		})
@@ -57,7 +57,7 @@ func Example() {
 	}
 	fmt.Println(len(groups), groups[0].Name, groups[0].Type)
 
-	_, err = client.CreateUser(ctx, ucapi.CreateUserRequest{Username: "10001", Password: "another one"})
+	_, err = client.CreateUser(ctx, ucapi.CreateUserRequest{Username: "10001", Password: ucapi.NewSecret("another one")})
 	var e *ucapi.Error
 	if errors.As(err, &e) {
 		fmt.Println(e.Class, e.HTTPStatus)

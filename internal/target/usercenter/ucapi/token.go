@@ -44,7 +44,7 @@ type signer struct {
 }
 
 func newSigner(ak string, sk Secret) *signer {
-	key := []byte(string(sk))
+	key := []byte(sk.reveal())
 	return &signer{ak: ak, signFunc: func(c AppClaims) (string, error) {
 		return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(key) //nolint:wrapcheck // wrapped by mint
 	}}

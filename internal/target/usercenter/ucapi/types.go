@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"strconv"
 )
 
 // Account types (the user's "type" field).
@@ -147,32 +145,27 @@ type UserPage struct {
 }
 
 // CreateUserRequest is the body of create-user. The account is created as
-// a MEMBER (user_type is not sent: the seed's default). String, GoString
-// and LogValue hide Password; the client never logs request bodies.
+// a MEMBER (user_type is not sent: the seed's default).
 type CreateUserRequest struct {
 	// Username is the login name (required). A taken one is refused.
-	Username string `json:"username"`
-	// Password is the initial password in clear (required). It is the
-	// caller's: the client neither generates, keeps nor logs it.
-	Password string `json:"password"`
+	Username string
+	// Password is the initial password (required), wrapped so that no
+	// print or log of the request shows it. It is the caller's: the client
+	// neither generates, keeps nor logs it.
+	Password Secret
 	// Attrs are the person's own attributes (optional).
-	Attrs map[string]any `json:"attrs,omitempty"`
+	Attrs map[string]any
 	// SysAttrs are the system attributes (optional; chansync always sets
 	// channel_user_id).
+	SysAttrs map[string]any
+}
+
+// createUserWire is the body create-user is sent as.
+type createUserWire struct {
+	Username string         `json:"username"`
+	Password string         `json:"password"`
+	Attrs    map[string]any `json:"attrs,omitempty"`
 	SysAttrs map[string]any `json:"sys_attrs,omitempty"`
-}
-
-// String renders the request with the password hidden.
-func (r CreateUserRequest) String() string {
-	return fmt.Sprintf("CreateUserRequest{Username:%s Password:%s Attrs:%v SysAttrs:%v}", strconv.Quote(r.Username), redacted, r.Attrs, r.SysAttrs)
-}
-
-// GoString renders the request with the password hidden.
-func (r CreateUserRequest) GoString() string { return r.String() }
-
-// LogValue renders the request for slog with the password hidden.
-func (r CreateUserRequest) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("username", r.Username), slog.String("password", redacted))
 }
 
 // CreateGroupRequest is the body of create-group.
