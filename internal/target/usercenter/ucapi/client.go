@@ -9,7 +9,9 @@
 // retried: a failure is an *Error whose Class says what to do (transient,
 // rate-limited, auth, data), so that the caller, which knows whether a
 // call is idempotent, decides. create-user and create-group are not: after
-// a transient error the account or group may exist.
+// a transient error the account or group may exist. (net/http itself may
+// resend a GET whose reused connection closed before any answer; it never
+// resends a POST or PUT.)
 package ucapi
 
 import (
@@ -590,14 +592,15 @@ func (c *Client) call(ctx context.Context, route string, query url.Values, body 
 			return &Error{Route: route, Message: "encode body", Err: err, Class: ClassData}
 		}
 	}
-	token, err := c.tokens.get()
-	if err != nil {
-		return &Error{Route: route, Message: "mint app token", Err: err, Class: ClassAuth}
-	}
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return &Error{Route: route, Message: "wait for the rate limiter", Err: err, Class: ClassTransient}
 		}
+	}
+	// After the wait, so that a long wait cannot eat the token's margin.
+	token, err := c.tokens.get()
+	if err != nil {
+		return &Error{Route: route, Message: "mint app token", Err: err, Class: ClassAuth}
 	}
 	u := *c.base
 	u.Path = c.base.Path + PathPrefix + "/" + name
