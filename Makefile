@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   := bin
-CMDS  := worker enqueue channelsim datagen
+CMDS  := worker enqueue channelsim apihubsim datagen
 
 .PHONY: all build demo test test-short generate generate-check vet fmt-check fuzz bench chaos clean
 
