@@ -12,15 +12,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
-	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/datagen"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
+	"github.com/chansync/chansync/internal/target/channel/channelbody"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
 )
 
 // tier is the request bodies of one kind.
 type tier struct {
-	kind   record.Kind
+	kind   channelbody.Resource
 	bodies [][]byte
 }
 
@@ -30,9 +30,9 @@ type tier struct {
 func wireBodies(size int) []tier {
 	set := datagen.Generate(datagen.Options{Records: size, Seed: 1})
 	var out []tier
-	for _, k := range record.Kinds { // parents first
+	for _, k := range channelbody.Resources { // parents first
 		t := tier{kind: k}
-		for _, b := range set.Built(k) {
+		for _, b := range set.Built(string(k)) {
 			if b.Valid() {
 				t.bodies = append(t.bodies, b.JSON)
 			}

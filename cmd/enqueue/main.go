@@ -1,6 +1,9 @@
 // Command enqueue is the operator's command line: enqueue every changed
 // record (the nightly bulk run), push named records now, replay dead
-// letters, and show the sync status.
+// letters, show where every target stands, and verify a target against the
+// local tables. Every command covers the enabled targets (the channel
+// always; the others when their settings are given, as to the worker), or
+// the one named by --target.
 package main
 
 import (
@@ -26,11 +29,13 @@ import (
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/mask"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/targets"
 )
 
 type common struct {
 	cli.Database
+	cli.Targets
 	BatchSize int `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"The most records one job pushes; fewer than 64 times this at once (a page of a bulk run) are spread over 64 smaller jobs."`
 }
 
@@ -44,8 +49,9 @@ func (c *common) Validate() error {
 	return nil
 }
 
-// open connects and returns a controller and a closer.
-func (c *common) open(ctx context.Context) (*control.Controller, func(), error) {
+// open connects and returns a controller over the enabled targets (with
+// their clients when withClients: to verify) and a closer.
+func (c *common) open(ctx context.Context, withClients bool) (*control.Controller, func(), error) {
 	pool, err := database.NewPool(ctx, c.DatabaseURL, database.PoolConfig{MaxConns: 4, ApplicationName: "chansync-enqueue"})
 	if err != nil {
 		return nil, nil, err
@@ -54,52 +60,73 @@ func (c *common) open(ctx context.Context) (*control.Controller, func(), error) 
 		pool.Close()
 		return nil, nil, err
 	}
+	var reg *target.Registry
+	if withClients {
+		reg, err = targets.Build(c.Targets.Settings(), target.Deps{Pool: pool})
+	} else {
+		reg, err = targets.Describe(c.Targets.Settings())
+	}
+	if err != nil {
+		pool.Close()
+		return nil, nil, err
+	}
 	rc, err := jobs.NewClient(pool, nil, jobs.Config{})
 	if err != nil {
 		pool.Close()
 		return nil, nil, err
 	}
-	return control.New(pool, &jobs.Inserter{Client: rc, BatchSize: c.BatchSize}), pool.Close, nil
+	return control.New(control.Config{Pool: pool, Registry: reg, Client: rc, BatchSize: c.BatchSize}), pool.Close, nil
 }
 
-func parseKinds(kinds []string) ([]record.Kind, error) {
-	var out []record.Kind
+// selectKinds returns the kinds --target and --kind select (kinds may be
+// repeated or comma-separated).
+func selectKinds(reg *target.Registry, targetName string, kinds []string) ([]*target.Kind, error) {
+	var names []string
 	for _, s := range kinds {
 		for _, part := range strings.Split(s, ",") {
-			k, err := record.ParseKind(part)
-			if err != nil {
-				return nil, fmt.Errorf("--kind: %w", err)
+			if part = strings.TrimSpace(part); part != "" {
+				names = append(names, part)
 			}
-			out = append(out, k)
 		}
+	}
+	if len(names) == 0 {
+		out, err := reg.Select(targetName, "")
+		if err != nil {
+			return nil, fmt.Errorf("--target: %w", err)
+		}
+		return out, nil
+	}
+	var out []*target.Kind
+	for _, n := range names {
+		ks, err := reg.Select(targetName, n)
+		if err != nil {
+			return nil, fmt.Errorf("--kind: %w", err)
+		}
+		out = append(out, ks...)
 	}
 	return out, nil
 }
 
 type allCmd struct {
 	common
-	Kind  []string      `name:"kind" help:"Only these kinds (repeat or comma-separate): user, company, task, application, payment."`
-	Force bool          `name:"force" help:"Push every record again, changed or not."`
-	Wait  bool          `name:"wait" help:"Follow the run until the queue drains (a progress bar on a terminal, plain lines otherwise), then print a summary; exit 3 if anything went dead."`
-	JSON  bool          `name:"json" help:"Print the summary as JSON (with --wait), or the scan as JSON."`
-	Every time.Duration `name:"every" default:"2s" help:"How often --wait reports progress when stdout is not a terminal."`
-}
-
-func (c *allCmd) Validate() error {
-	if err := c.common.Validate(); err != nil {
-		return err
-	}
-	_, err := parseKinds(c.Kind)
-	return err
+	Target string        `name:"target" help:"Only this target: channel, usercenter or points (default: every enabled one)."`
+	Kind   []string      `name:"kind" help:"Only these kinds (repeat or comma-separate): user, company, task, application, payment; account, group, membership; grant."`
+	Force  bool          `name:"force" help:"Push every record again, changed or not."`
+	Wait   bool          `name:"wait" help:"Follow the run until the queue drains (a progress bar on a terminal, plain lines otherwise), then print a summary; exit 3 if anything went dead."`
+	JSON   bool          `name:"json" help:"Print the summary as JSON (with --wait), or the scan as JSON."`
+	Every  time.Duration `name:"every" default:"2s" help:"How often --wait reports progress when stdout is not a terminal."`
 }
 
 func (c *allCmd) Run(ctx context.Context) error {
-	kinds, _ := parseKinds(c.Kind)
-	ctl, closeFn, err := c.open(ctx)
+	ctl, closeFn, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
+	kinds, err := selectKinds(ctl.Registry(), c.Target, c.Kind)
+	if err != nil {
+		return err
+	}
 	run, err := ctl.EnqueueAll(ctx, control.AllOptions{Kinds: kinds, Force: c.Force})
 	if err != nil {
 		return err
@@ -114,7 +141,7 @@ func (c *allCmd) Run(ctx context.Context) error {
 	if !c.JSON {
 		printScan(os.Stdout, run)
 	}
-	sum, err := follow(ctx, ctl, run, c.Every, c.JSON)
+	sum, err := follow(ctx, ctl, run, kinds, c.Every, c.JSON)
 	if err != nil {
 		return err
 	}
@@ -133,7 +160,7 @@ func (c *allCmd) Run(ctx context.Context) error {
 
 // follow waits for the run's queue to drain, showing progress: a bar on a
 // terminal, a plain line every `every` otherwise (none with quiet).
-func follow(ctx context.Context, ctl *control.Controller, run control.Run, every time.Duration, quiet bool) (control.Summary, error) {
+func follow(ctx context.Context, ctl *control.Controller, run control.Run, kinds []*target.Kind, every time.Duration, quiet bool) (control.Summary, error) {
 	var total int64
 	for _, s := range run.Scans {
 		total += int64(s.Enqueued)
@@ -160,7 +187,7 @@ func follow(ctx context.Context, ctl *control.Controller, run control.Run, every
 	start := time.Now()
 	var lastShown time.Time
 	var sum control.Summary
-	_, err := ctl.WaitIdle(ctx, min(every, 500*time.Millisecond), func() {
+	_, err := ctl.WaitIdle(ctx, min(every, 500*time.Millisecond), kinds, func() {
 		if quiet || time.Since(lastShown) < show {
 			return
 		}
@@ -203,10 +230,10 @@ func follow(ctx context.Context, ctl *control.Controller, run control.Run, every
 
 func printScan(w io.Writer, run control.Run) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tscanned\tenqueued\tunchanged\tdead (unchanged)\talready queued\t")
+	fmt.Fprintln(tw, "target\tkind\tscanned\tenqueued\tunchanged\tdead (unchanged)\talready queued\t")
 	var total int
 	for _, s := range run.Scans {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", s.Kind, s.Scanned, s.Enqueued, s.Unchanged, s.DeadUnchanged, s.AlreadyQueued)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t\n", s.Target, s.Kind, s.Scanned, s.Enqueued, s.Unchanged, s.DeadUnchanged, s.AlreadyQueued)
 		total += s.Enqueued
 	}
 	_ = tw.Flush()
@@ -215,14 +242,14 @@ func printScan(w io.Writer, run control.Run) {
 
 func printSummary(w io.Writer, sum control.Summary) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\tpushed\tcreated\tupdated\tskipped (unchanged)\tretried\tblocked\tdead\t")
-	row := func(name string, k control.KindSummary) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, k.Pushed, k.Created, k.Updated, k.Unchanged, k.Retried, k.Blocked, k.Dead)
+	fmt.Fprintln(tw, "target\tkind\tpushed\tcreated\tupdated\tskipped (unchanged)\tretried\tblocked\tdead\t")
+	row := func(tgt, name string, k control.KindSummary) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", tgt, name, k.Pushed, k.Created, k.Updated, k.Unchanged, k.Retried, k.Blocked, k.Dead)
 	}
 	for _, k := range sum.Kinds {
-		row(string(k.Kind), k)
+		row(k.Target, k.Kind, k)
 	}
-	row("total", sum.Total)
+	row("", "total", sum.Total)
 	_ = tw.Flush()
 	fmt.Fprintf(w, "run %d took %s\n", sum.RunID, sum.Elapsed.Round(time.Millisecond))
 }
@@ -245,38 +272,34 @@ func sumQueue(st control.Status) int64 {
 
 type pushCmd struct {
 	common
-	Kind string   `arg:"" name:"kind" help:"user, company, task, application or payment."`
-	IDs  []string `arg:"" name:"id" help:"channel_*_id values of the records to push."`
-}
-
-func (c *pushCmd) Validate() error {
-	if err := c.common.Validate(); err != nil {
-		return err
-	}
-	_, err := record.ParseKind(c.Kind)
-	return err
+	Kind string   `arg:"" name:"kind" help:"user, company, task, application, payment (channel); account, group, membership (usercenter); grant (points)."`
+	IDs  []string `arg:"" name:"id" help:"Our ids of the records to push (channel_*_id; a user's id for account and membership; external_order_id for grant)."`
 }
 
 func (c *pushCmd) Run(ctx context.Context) error {
-	kind, _ := record.ParseKind(c.Kind)
-	ctl, closeFn, err := c.open(ctx)
+	ctl, closeFn, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
+	kind, err := ctl.Registry().Kind(c.Kind)
+	if err != nil {
+		return err
+	}
 	n, err := ctl.Push(ctx, kind, c.IDs)
 	if err != nil {
 		return err
 	}
-	if err := ctl.LogReplay(ctx, "enqueue push (user "+currentUser()+")", "push kind="+string(kind)+" ids="+strings.Join(c.IDs, ","), n); err != nil {
+	if err := ctl.LogReplay(ctx, "enqueue push (user "+currentUser()+")", "push kind="+kind.Name+" ids="+strings.Join(c.IDs, ","), n); err != nil {
 		return err
 	}
-	fmt.Printf("enqueued %d %s\n", n, kind.Plural())
+	fmt.Printf("enqueued %d %s (%s)\n", n, kind.Plural, kind.Target)
 	return nil
 }
 
 type replayCmd struct {
 	common
+	Target string `name:"target" help:"Only dead letters of this target: channel, usercenter or points."`
 	Kind   string `name:"kind" help:"Only dead letters of this kind."`
 	ID     string `name:"id" help:"Only this record (needs --kind)."`
 	Reason string `name:"reason" help:"Only dead letters whose reason contains this text."`
@@ -286,14 +309,7 @@ type replayCmd struct {
 }
 
 func (c *replayCmd) filter() (control.ReplayFilter, error) {
-	f := control.ReplayFilter{ID: c.ID, Reason: c.Reason, All: c.All}
-	if c.Kind != "" {
-		k, err := record.ParseKind(c.Kind)
-		if err != nil {
-			return f, fmt.Errorf("--kind: %w", err)
-		}
-		f.Kind = k
-	}
+	f := control.ReplayFilter{Target: c.Target, Kind: c.Kind, ID: c.ID, Reason: c.Reason, All: c.All}
 	return f, f.Validate()
 }
 
@@ -307,7 +323,7 @@ func (c *replayCmd) Validate() error {
 
 func (c *replayCmd) Run(ctx context.Context) error {
 	f, _ := c.filter()
-	ctl, closeFn, err := c.open(ctx)
+	ctl, closeFn, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -350,7 +366,7 @@ func (c *replayCmd) Run(ctx context.Context) error {
 // the personal data it was about).
 func printCandidates(w io.Writer, list []control.DeadLetter) {
 	for _, d := range list {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", d.Kind, d.ID, d.Status, mask.Text(d.Reason))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", d.Target, d.Kind, d.ID, d.Status, mask.Text(d.Reason))
 	}
 }
 
@@ -363,26 +379,27 @@ func currentUser() string {
 
 type statusCmd struct {
 	common
-	JSON bool   `name:"json" help:"Print JSON."`
-	Kind string `name:"kind" help:"Only dead letters of this kind."`
-	Dead int32  `name:"dead" default:"20" help:"How many of the newest dead letters to list."`
+	JSON   bool   `name:"json" help:"Print JSON."`
+	Target string `name:"target" help:"Only this target: channel, usercenter or points."`
+	Kind   string `name:"kind" help:"Only this kind (and its dead letters)."`
+	Dead   int32  `name:"dead" default:"20" help:"How many of the newest dead letters to list."`
 }
 
 func (c *statusCmd) Run(ctx context.Context) error {
-	var kind record.Kind
-	if c.Kind != "" {
-		k, err := record.ParseKind(c.Kind)
-		if err != nil {
-			return fmt.Errorf("--kind: %w", err)
-		}
-		kind = k
-	}
-	ctl, closeFn, err := c.open(ctx)
+	ctl, closeFn, err := c.open(ctx, false)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	st, err := ctl.Status(ctx, kind, c.Dead)
+	var names []string
+	if c.Kind != "" {
+		names = []string{c.Kind}
+	}
+	kinds, err := selectKinds(ctl.Registry(), c.Target, names)
+	if err != nil {
+		return err
+	}
+	st, err := ctl.Status(ctx, kinds, c.Dead)
 	if err != nil {
 		return err
 	}
@@ -399,6 +416,12 @@ func writeStatus(w io.Writer, st control.Status, asJSON bool) error {
 		dead[i] = d
 	}
 	st.DeadLetters = dead
+	holds := make([]control.Hold, len(st.Holds))
+	for i, h := range st.Holds {
+		h.Detail = mask.Text(h.Detail)
+		holds[i] = h
+	}
+	st.Holds = holds
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -410,25 +433,34 @@ func writeStatus(w io.Writer, st control.Status, asJSON bool) error {
 
 func printStatus(w io.Writer, st control.Status) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "kind\ttotal\tin sync\tpending\tretrying\tblocked\tdead\t")
+	fmt.Fprintln(tw, "target\tkind\ttotal\tin sync\tpending\tretrying\tblocked\tdead\t")
 	for _, k := range st.Kinds {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k.Kind, k.Total, k.InSync, k.Pending, k.Retrying, k.Blocked, k.Dead)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", k.Target, k.Kind, k.Total, k.InSync, k.Pending, k.Retrying, k.Blocked, k.Dead)
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "queue: %d jobs waiting or running\n", sumQueue(st))
+	for _, h := range st.Holds {
+		fmt.Fprintf(w, "HELD: %s: %s since %s (pushing paused in every worker; next probe %s)",
+			h.Target, h.Reason, h.Since.UTC().Format(time.RFC3339), h.NextProbeAt.UTC().Format(time.RFC3339))
+		if h.Detail != "" {
+			fmt.Fprintf(w, ": %s", mask.Text(h.Detail))
+		}
+		fmt.Fprintln(w)
+	}
 	if len(st.DeadLetters) > 0 {
 		fmt.Fprintln(w, "newest dead letters:")
 		for _, d := range st.DeadLetters {
-			fmt.Fprintf(w, "  %-11s %-14s %-7s %s\n", d.Kind, d.ID, d.Status, d.Reason)
+			fmt.Fprintf(w, "  %-10s %-11s %-14s %-7s %s\n", d.Target, d.Kind, d.ID, d.Status, d.Reason)
 		}
 	}
 }
 
 var cliSpec struct {
-	All    allCmd    `cmd:"" help:"Enqueue every record whose payload differs from the one the channel last accepted."`
+	All    allCmd    `cmd:"" help:"Enqueue every record whose request differs from the one its target last accepted."`
 	Push   pushCmd   `cmd:"" help:"Enqueue the named records now."`
 	Replay replayCmd `cmd:"" help:"Requeue dead-lettered records (after a fix)."`
-	Status statusCmd `cmd:"" help:"Show, per kind, total, in sync, pending, retrying, dead, and the newest dead letters."`
+	Status statusCmd `cmd:"" help:"Show, per target and kind, total, in sync, pending, retrying, blocked, dead; held targets; the newest dead letters."`
+	Verify verifyCmd `cmd:"" help:"Compare what each target holds with the local tables; exit 1 on any difference; --fix enqueues the repairs."`
 }
 
 func main() {
@@ -448,6 +480,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "enqueue: %v\n", err)
 		if errors.Is(err, errDeadLetters) {
 			os.Exit(3)
+		}
+		if errors.Is(err, errDifferences) {
+			os.Exit(1)
 		}
 		os.Exit(1)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/mask"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/syncstatus"
 )
 
 // A reason that carries the channel's message, and in it personal data.
@@ -22,7 +22,7 @@ const (
 // replay --dry-run print reasons masked.
 func TestPrintedReasonsAreMasked(t *testing.T) {
 	t.Parallel()
-	dead := []control.DeadLetter{{Kind: record.User, ID: "U1", Status: "dead", Reason: leakyReason}}
+	dead := []control.DeadLetter{{Target: "channel", Kind: "user", ID: "U1", Status: syncstatus.Dead, Reason: leakyReason}}
 
 	tests := []struct {
 		name  string

@@ -31,7 +31,7 @@ const minTokenLen = 16
 
 type runCmd struct {
 	cli.Database
-	cli.Channel
+	cli.Targets
 	cli.Log
 	Concurrency      int           `name:"concurrency" env:"WORKER_CONCURRENCY" default:"16" help:"How many bulk pushes run at once."`
 	EventConcurrency int           `name:"event-concurrency" env:"EVENT_CONCURRENCY" default:"16" help:"How many event-triggered pushes run at once, beside the bulk ones."`
@@ -50,7 +50,8 @@ type runCmd struct {
 	BreakerTimeout   time.Duration `name:"breaker-timeout" env:"BREAKER_TIMEOUT" default:"30s" help:"How long pushing pauses before one probe request is let through."`
 	RetryInitial     time.Duration `name:"retry-initial" env:"RETRY_INITIAL" default:"1s" help:"Wait before the first retry of a transiently failing push; it doubles with each retry."`
 	RetryMax         time.Duration `name:"retry-max" env:"RETRY_MAX" default:"10m" help:"Longest wait between retries of a transiently failing push."`
-	RecordLease      time.Duration `name:"record-lease" env:"RECORD_LEASE" default:"2m" help:"How long a record stays leased to one push; after a crash, its records wait this long before another worker takes them."`
+	RecordLease      time.Duration `name:"record-lease" env:"RECORD_LEASE" default:"20s" help:"How long a record stays leased to one push (renewed every quarter of it while the push works); after a crash, its records go to the other workers once it runs out."`
+	HoldProbe        time.Duration `name:"hold-probe" env:"HOLD_PROBE" default:"1m" help:"How often a held target (credentials refused, token endpoint failing) is probed with one push."`
 	HTTPReadTimeout  time.Duration `name:"http-read-timeout" env:"HTTP_READ_TIMEOUT" default:"30s" help:"Longest time to read a whole HTTP request, body included; a client that sends its headers and never its body is cut off after it."`
 	HTTPWriteTimeout time.Duration `name:"http-write-timeout" env:"HTTP_WRITE_TIMEOUT" default:"60s" help:"Longest time to answer an HTTP request, from the end of its headers."`
 	HTTPIdleTimeout  time.Duration `name:"http-idle-timeout" env:"HTTP_IDLE_TIMEOUT" default:"2m" help:"How long a kept-alive HTTP connection may wait for its next request."`
@@ -85,6 +86,8 @@ func (c *runCmd) Validate() error {
 		return errors.New("BREAKER_TIMEOUT (--breaker-timeout) must be positive")
 	case c.RetryInitial <= 0 || c.RetryMax < c.RetryInitial:
 		return errors.New("RETRY_INITIAL (--retry-initial) must be positive and at most RETRY_MAX (--retry-max)")
+	case c.HoldProbe < time.Second:
+		return errors.New("HOLD_PROBE (--hold-probe) must be at least 1s")
 	case c.RecordLease < time.Second:
 		return errors.New("RECORD_LEASE (--record-lease) must be at least 1s")
 	case c.ShutdownTimeout <= 0:
@@ -144,11 +147,8 @@ func (c *runCmd) Run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return worker.Run(ctx, worker.Config{
-		DatabaseURL:    c.DatabaseURL,
-		ChannelBaseURL: c.ChannelBaseURL,
-		ChannelAppKey:  c.ChannelAppKey,
-		ChannelSecret:  c.ChannelSecret,
-		ChannelRPS:     c.ChannelRPS,
+		DatabaseURL: c.DatabaseURL,
+		Targets:     c.Targets.Settings(),
 		Jobs: jobs.Config{
 			Concurrency:          c.Concurrency,
 			EventConcurrency:     c.EventConcurrency,
@@ -160,7 +160,10 @@ func (c *runCmd) Run() error {
 				Multiplier: jobs.DefaultRetryPolicy.Multiplier, Jitter: jobs.DefaultRetryPolicy.Jitter,
 			},
 		},
-		Engine:      syncer.Config{Lease: c.RecordLease},
+		Engine: syncer.Config{
+			Lease: c.RecordLease, HoldProbe: c.HoldProbe,
+			BreakerFailures: c.BreakerFailures, BreakerTimeout: c.BreakerTimeout,
+		},
 		BatchSize:   c.BatchSize,
 		HTTPAddr:    c.HTTPAddr,
 		AdminToken:  c.AdminToken,
@@ -180,8 +183,6 @@ func (c *runCmd) Run() error {
 		MaxConns:         c.MaxConns,
 		ShutdownTimeout:  c.ShutdownTimeout,
 		SyncSchedule:     c.SyncSchedule,
-		BreakerFailures:  c.BreakerFailures,
-		BreakerTimeout:   c.BreakerTimeout,
 		DisableRelay:     c.NoEventRelay,
 		Logger:           logger,
 	})

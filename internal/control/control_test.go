@@ -11,11 +11,13 @@ import (
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
 	"github.com/chansync/chansync/internal/jobs"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/targets"
 )
 
 type testBundle struct {
 	pool *pgxpool.Pool
+	reg  *target.Registry
 	ctl  *control.Controller
 	set  *datagen.Set
 }
@@ -29,7 +31,9 @@ func setup(t *testing.T) *testBundle {
 	require.NoError(t, set.LoadQuiet(context.Background(), schema.Pool))
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
-	return &testBundle{pool: schema.Pool, ctl: control.New(schema.Pool, &jobs.Inserter{Client: rc, BatchSize: 25}), set: set}
+	reg, err := targets.Describe(targets.Settings{})
+	require.NoError(t, err)
+	return &testBundle{pool: schema.Pool, reg: reg, ctl: control.New(control.Config{Pool: schema.Pool, Registry: reg, Client: rc, BatchSize: 25}), set: set}
 }
 
 func (b *testBundle) queuedIDs(t *testing.T) int {
@@ -79,10 +83,12 @@ func TestEnqueueAll(t *testing.T) {
 	t.Run("KindsLimitTheRun", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		run, err := b.ctl.EnqueueAll(context.Background(), control.AllOptions{Kinds: []record.Kind{record.Task}})
+		task, err := b.reg.Kind("task")
+		require.NoError(t, err)
+		run, err := b.ctl.EnqueueAll(context.Background(), control.AllOptions{Kinds: []*target.Kind{task}})
 		require.NoError(t, err)
 		require.Len(t, run.Scans, 1)
-		require.Equal(t, record.Task, run.Scans[0].Kind)
+		require.Equal(t, "task", run.Scans[0].Kind)
 		require.Equal(t, len(b.set.Tasks), run.Scans[0].Enqueued)
 	})
 }

@@ -12,14 +12,15 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chansync/chansync/internal/channelpush"
+	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
 	"github.com/chansync/chansync/internal/ingest"
 	"github.com/chansync/chansync/internal/jobs"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/queue"
 	"github.com/chansync/chansync/internal/syncer"
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
 	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
 	"github.com/chansync/chansync/internal/testkit"
@@ -35,21 +36,25 @@ func TestWritesReachTheChannel(t *testing.T) {
 
 	const appKey, secret = "ingest-e2e", "ingest-e2e-secret-4Fq"
 	sim := channelsimtest.Start(t, channelsim.Config{AppKey: appKey, Secret: secret})
-	client, err := channelapi.New(channelapi.Config{BaseURL: sim.URL(), AppKey: appKey, Secret: secret, HTTPClient: sim.Client(), Logger: logger})
-	require.NoError(t, err)
-
 	s := dbtest.New(t)
+	tgt, err := channel.New(channel.Settings{BaseURL: sim.URL(), AppKey: appKey, Secret: secret}, target.Deps{Logger: logger})
+	require.NoError(t, err)
+	registry, err := target.NewRegistry(tgt)
+	require.NoError(t, err)
+	events := &queue.Inserter{Registry: registry, BatchSize: 10}
+	engine, err := syncer.New(syncer.Config{
+		Pool: s.Pool, Registry: registry, Logger: logger,
+		EnqueueFunc: func(ctx context.Context, refs []target.Ref) error {
+			_, err := events.InsertFromJob(ctx, refs, queue.Events)
+			return err
+		},
+	})
+	require.NoError(t, err)
 	jcfg := jobs.Config{FetchPollInterval: 50 * time.Millisecond, WaitSnooze: 100 * time.Millisecond, Logger: logger}
-	pushWorker := jobs.NewPushWorker(jcfg)
 	workers := river.NewWorkers()
-	jobs.Register(workers, pushWorker)
+	river.AddWorker(workers, jobs.NewPushWorker(registry, engine, jcfg))
 	rc, err := jobs.NewClient(s.Pool, workers, jcfg)
 	require.NoError(t, err)
-	inserter := &jobs.Inserter{Client: rc, BatchSize: 10}
-	pushWorker.Pusher = syncer.New(s.Pool, channelpush.New(client, channelpush.BreakerConfig{}), func(ctx context.Context, refs []record.Ref) error {
-		_, err := inserter.Insert(ctx, refs, jobs.QueueEvents)
-		return err
-	}, logger, syncer.Config{})
 	require.NoError(t, rc.Start(ctx))
 	t.Cleanup(func() {
 		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -57,21 +62,21 @@ func TestWritesReachTheChannel(t *testing.T) {
 		_ = rc.Stop(stopCtx)
 	})
 
-	h, err := ingest.New(ingest.Config{Pool: s.Pool, Inserter: inserter, Token: token, Logger: logger})
+	h, err := ingest.New(ingest.Config{Pool: s.Pool, Controller: control.New(control.Config{Pool: s.Pool, Registry: registry, Client: rc}), Token: token, Logger: logger})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	b := &testBundle{pool: s.Pool, url: srv.URL, logs: &testkit.SyncBuffer{}, set: datagen.Generate(datagen.Options{Records: 60, Seed: 3})}
 
-	want := map[record.Kind][]string{}
-	for _, k := range record.Kinds {
+	want := map[string][]string{}
+	for _, k := range kinds {
 		bodies := b.bodies(t, k)
 		res := b.post(t, k, bodies)
 		want[k] = res.IDs
 	}
 
 	deadline := time.Now().Add(60 * time.Second)
-	for _, k := range record.Kinds {
+	for _, k := range kinds {
 		for _, id := range want[k] {
 			for {
 				v := b.getRecord(t, k, id)
@@ -89,6 +94,6 @@ func TestWritesReachTheChannel(t *testing.T) {
 		}
 		require.Equal(t, len(want[k]), sim.Count(string(k)))
 	}
-	resp := b.do(t, http.MethodGet, "/v1/users/"+want[record.User][0], nil)
+	resp := b.do(t, http.MethodGet, "/v1/users/"+want["user"][0], nil)
 	require.Equal(t, http.StatusOK, resp.status)
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chansync/chansync/internal/ingest"
-	"github.com/chansync/chansync/internal/record"
 )
 
 // raw sends a request as is (no helper checks) and returns its status and
@@ -224,8 +223,8 @@ func TestFormatCharactersRefused(t *testing.T) {
 func TestIngestReadsAreLogged(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	b.post(t, record.User, user("U-read"))
-	b.getRecord(t, record.User, "U-read")
+	b.post(t, "user", user("U-read"))
+	b.getRecord(t, "user", "U-read")
 
 	var line string
 	for l := range strings.Lines(b.logs.String()) {

@@ -19,12 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/require"
 
+	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
 	"github.com/chansync/chansync/internal/httpserver/authguard"
 	"github.com/chansync/chansync/internal/ingest"
 	"github.com/chansync/chansync/internal/jobs"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/queue"
+	"github.com/chansync/chansync/internal/targets"
 	"github.com/chansync/chansync/internal/telemetry"
 	"github.com/chansync/chansync/internal/testkit"
 )
@@ -62,13 +64,15 @@ func setup(t *testing.T, opts ...func(*setupOpts)) *testBundle {
 	s := dbtest.New(t)
 	rc, err := jobs.NewClient(s.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
+	registry, err := targets.Describe(targets.Settings{})
+	require.NoError(t, err)
 	logs := &testkit.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	clk := &clock{t: time.Now()}
 	reg := prometheus.NewRegistry()
 	h, err := ingest.New(ingest.Config{
 		Pool:         s.Pool,
-		Inserter:     &jobs.Inserter{Client: rc},
+		Controller:   control.New(control.Config{Pool: s.Pool, Registry: registry, Client: rc}),
 		Token:        o.token,
 		MaxBodyBytes: o.maxBodyBytes,
 		Logger:       logger,
@@ -161,23 +165,34 @@ func (b *testBundle) count(t *testing.T, sql string, args ...any) int {
 	return n
 }
 
+// kinds are the channel's tables, parents first.
+var kinds = []string{"company", "user", "task", "application", "payment"}
+
+// plural returns a source's plural, its path under /v1/.
+func plural(k string) string {
+	if k == "company" {
+		return "companies"
+	}
+	return k + "s"
+}
+
 // jobsFor counts push jobs on the events queue that name id.
-func (b *testBundle) jobsFor(t *testing.T, k record.Kind, id string) int {
+func (b *testBundle) jobsFor(t *testing.T, k string, id string) int {
 	t.Helper()
-	return b.count(t, `SELECT count(*) FROM river_job WHERE queue = $1 AND kind = $2 AND args->'ids' ? $3`, jobs.QueueEvents, jobs.JobKind(k), id)
+	return b.count(t, `SELECT count(*) FROM river_job WHERE queue = $1 AND kind = 'push' AND args->>'kind' = $2 AND args->'ids' ? $3`, queue.Events, k, id)
 }
 
 func (b *testBundle) nothingWritten(t *testing.T) {
 	t.Helper()
-	for _, k := range record.Kinds {
-		require.Zero(t, b.count(t, `SELECT count(*) FROM `+k.Table()), k.Table())
+	for _, k := range kinds {
+		require.Zero(t, b.count(t, `SELECT count(*) FROM `+plural(k)), plural(k))
 	}
 	require.Zero(t, b.count(t, `SELECT count(*) FROM river_job`))
 	require.Zero(t, b.count(t, `SELECT count(*) FROM sync_outbox`))
 }
 
 // bodies returns the set's records of kind k as request bodies.
-func (b *testBundle) bodies(t *testing.T, k record.Kind) []map[string]any {
+func (b *testBundle) bodies(t *testing.T, k string) []map[string]any {
 	t.Helper()
 	built := b.set.Built(k)
 	out := make([]map[string]any, len(built))
@@ -189,9 +204,9 @@ func (b *testBundle) bodies(t *testing.T, k record.Kind) []map[string]any {
 }
 
 // post writes bodies (one, or an array) and requires 202.
-func (b *testBundle) post(t *testing.T, k record.Kind, body any) ingest.WriteResult {
+func (b *testBundle) post(t *testing.T, k string, body any) ingest.WriteResult {
 	t.Helper()
-	resp := b.do(t, http.MethodPost, "/v1/"+k.Plural(), body)
+	resp := b.do(t, http.MethodPost, "/v1/"+plural(k), body)
 	require.Equal(t, http.StatusAccepted, resp.status, "body: %s", resp.body)
 	var res ingest.WriteResult
 	require.NoError(t, json.Unmarshal(resp.body, &res))
@@ -201,14 +216,14 @@ func (b *testBundle) post(t *testing.T, k record.Kind, body any) ingest.WriteRes
 // loadParents posts every company, user, task and application of the set.
 func (b *testBundle) loadParents(t *testing.T) {
 	t.Helper()
-	for _, k := range []record.Kind{record.Company, record.User, record.Task, record.Application} {
+	for _, k := range []string{"company", "user", "task", "application"} {
 		b.post(t, k, b.bodies(t, k))
 	}
 }
 
-func (b *testBundle) getRecord(t *testing.T, k record.Kind, id string) ingest.RecordView {
+func (b *testBundle) getRecord(t *testing.T, k string, id string) ingest.RecordView {
 	t.Helper()
-	resp := b.do(t, http.MethodGet, "/v1/"+k.Plural()+"/"+id, nil)
+	resp := b.do(t, http.MethodGet, "/v1/"+plural(k)+"/"+id, nil)
 	require.Equal(t, http.StatusOK, resp.status, "body: %s", resp.body)
 	var v ingest.RecordView
 	require.NoError(t, json.Unmarshal(resp.body, &v))
@@ -230,10 +245,10 @@ func TestWriteEveryKind(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	for _, k := range record.Kinds {
+	for _, k := range kinds {
 		bodies := b.bodies(t, k)
 		require.GreaterOrEqual(t, len(bodies), 2, k)
-		idField := k.IDField()
+		idField := "channel_" + k + "_id"
 
 		// One record, then the rest as an array.
 		first := bodies[0][idField].(string)
@@ -247,7 +262,7 @@ func TestWriteEveryKind(t *testing.T) {
 		res = b.post(t, k, bodies[1:])
 		require.Equal(t, ingest.WriteResult{Kind: k, Accepted: len(rest), IDs: rest}, res)
 
-		require.Equal(t, len(bodies), b.count(t, `SELECT count(*) FROM `+k.Table()), k)
+		require.Equal(t, len(bodies), b.count(t, `SELECT count(*) FROM `+plural(k)), k)
 		for _, body := range bodies {
 			id := body[idField].(string)
 			require.Equal(t, 1, b.jobsFor(t, k, id), "%s %s is enqueued once", k, id)
@@ -263,7 +278,7 @@ func TestWriteEveryKind(t *testing.T) {
 		}
 		require.Zero(t, b.count(t, `SELECT count(*) FROM sync_outbox`), "the write's own outbox entries are gone")
 	}
-	require.Zero(t, b.count(t, `SELECT count(*) FROM river_job WHERE queue <> $1`, jobs.QueueEvents))
+	require.Zero(t, b.count(t, `SELECT count(*) FROM river_job WHERE queue <> $1`, queue.Events))
 }
 
 func TestPut(t *testing.T) {
@@ -277,7 +292,7 @@ func TestPut(t *testing.T) {
 		resp := b.do(t, http.MethodPut, "/v1/users/U-put-1", body)
 		require.Equal(t, http.StatusAccepted, resp.status, "body: %s", resp.body)
 		require.JSONEq(t, `{"kind":"user","accepted":1,"ids":["U-put-1"]}`, string(resp.body))
-		require.Equal(t, 1, b.jobsFor(t, record.User, "U-put-1"))
+		require.Equal(t, 1, b.jobsFor(t, "user", "U-put-1"))
 	})
 
 	t.Run("ReplacesTheWholeRecord", func(t *testing.T) {
@@ -285,7 +300,7 @@ func TestPut(t *testing.T) {
 		body["live_certification"] = map[string]any{"certified": true, "certification_time": "2026-01-15T18:30:00+08:00"}
 		resp := b.do(t, http.MethodPut, "/v1/users/U-put-2", body)
 		require.Equal(t, http.StatusAccepted, resp.status, "body: %s", resp.body)
-		v := b.getRecord(t, record.User, "U-put-2")
+		v := b.getRecord(t, "user", "U-put-2")
 		require.Equal(t, "2026-01-15T10:30:00Z", v.Record.(map[string]any)["live_certification"].(map[string]any)["certification_time"], "times are stored in the channel's form")
 
 		body = user("U-put-2")
@@ -297,7 +312,7 @@ func TestPut(t *testing.T) {
 		require.NoError(t, b.pool.QueryRow(ctx, `SELECT name, live_certification FROM users WHERE channel_user_id = 'U-put-2'`).Scan(&name, &lc))
 		require.Equal(t, "李四", name)
 		require.Nil(t, lc, "a field left out becomes NULL")
-		require.Equal(t, 2, b.jobsFor(t, record.User, "U-put-2"))
+		require.Equal(t, 2, b.jobsFor(t, "user", "U-put-2"))
 		require.Zero(t, b.count(t, `SELECT count(*) FROM sync_outbox`))
 	})
 }
@@ -408,7 +423,7 @@ func TestMissingParent(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	task := b.bodies(t, record.Task)[0]
+	task := b.bodies(t, "task")[0]
 	task["channel_company_id"] = "C9"
 	resp := b.do(t, http.MethodPost, "/v1/tasks", task)
 	require.Equal(t, http.StatusConflict, resp.status, "body: %s", resp.body)
@@ -418,8 +433,8 @@ func TestMissingParent(t *testing.T) {
 	b.nothingWritten(t)
 
 	// In an array, every missing parent is named with its record's index.
-	b.post(t, record.User, b.bodies(t, record.User))
-	apps := b.bodies(t, record.Application)[:3]
+	b.post(t, "user", b.bodies(t, "user"))
+	apps := b.bodies(t, "application")[:3]
 	apps[1]["channel_user_id"] = "U-gone"
 	resp = b.do(t, http.MethodPost, "/v1/applications", apps)
 	require.Equal(t, http.StatusConflict, resp.status, "body: %s", resp.body)
@@ -525,8 +540,8 @@ func TestGet(t *testing.T) {
 	id := b.set.Users[0].ChannelUserID
 
 	t.Run("PendingAfterWrite", func(t *testing.T) {
-		v := b.getRecord(t, record.User, id)
-		require.Equal(t, record.User, v.Kind)
+		v := b.getRecord(t, "user", id)
+		require.Equal(t, "user", v.Kind)
 		require.Equal(t, id, v.ID)
 		require.Equal(t, ingest.StatusPending, v.Sync.Status)
 		require.True(t, v.Sync.ChangedSincePush)
@@ -534,12 +549,14 @@ func TestGet(t *testing.T) {
 	})
 
 	t.Run("DeadWithReason", func(t *testing.T) {
-		_, err := b.pool.Exec(ctx, `INSERT INTO sync_state (kind, record_id, status, attempts, last_error, last_failed_at, source_updated_at)
-			SELECT 'user', channel_user_id, 'dead', 3, 'users/'||channel_user_id||': 1001 id_card rejected', now(), updated_at
+		_, err := b.pool.Exec(ctx, `INSERT INTO sync_state (target, kind, record_id, status, attempts, last_error, last_failed_at, source_updated_at)
+			SELECT 'channel', 'user', channel_user_id, 'dead', 3, 'users/'||channel_user_id||': 1001 id_card rejected', now(), updated_at
 			FROM users WHERE channel_user_id = $1`, id)
 		require.NoError(t, err)
-		v := b.getRecord(t, record.User, id)
+		v := b.getRecord(t, "user", id)
 		require.Equal(t, ingest.StatusDead, v.Sync.Status)
+		require.Equal(t, "channel", v.Sync.Target)
+		require.Equal(t, []ingest.SyncView{v.Sync}, v.Targets, "the channel is the only target here")
 		require.Equal(t, "users/"+id+": 1001 id_card rejected", v.Sync.Reason)
 		require.EqualValues(t, 3, v.Sync.Attempts)
 		require.False(t, v.Sync.ChangedSincePush)
@@ -547,10 +564,10 @@ func TestGet(t *testing.T) {
 	})
 
 	t.Run("InSync", func(t *testing.T) {
-		_, err := b.pool.Exec(ctx, `UPDATE sync_state SET status = 'synced', channel_ref = 'CH-77', accepted_at = now(),
+		_, err := b.pool.Exec(ctx, `UPDATE sync_state SET status = 'synced', remote_ref = 'CH-77', accepted_at = now(),
 			attempts = 0, last_error = NULL WHERE kind = 'user' AND record_id = $1`, id)
 		require.NoError(t, err)
-		v := b.getRecord(t, record.User, id)
+		v := b.getRecord(t, "user", id)
 		require.Equal(t, ingest.StatusInSync, v.Sync.Status)
 		require.Equal(t, "CH-77", v.Sync.ChannelID)
 		require.NotNil(t, v.Sync.AcceptedAt)
@@ -558,11 +575,11 @@ func TestGet(t *testing.T) {
 	})
 
 	t.Run("ChangedSinceSyncIsPending", func(t *testing.T) {
-		body := b.bodies(t, record.User)[0]
+		body := b.bodies(t, "user")[0]
 		body["name"] = "王五"
 		resp := b.do(t, http.MethodPut, "/v1/users/"+id, body)
 		require.Equal(t, http.StatusAccepted, resp.status, "body: %s", resp.body)
-		v := b.getRecord(t, record.User, id)
+		v := b.getRecord(t, "user", id)
 		require.Equal(t, ingest.StatusPending, v.Sync.Status)
 		require.True(t, v.Sync.ChangedSincePush)
 		require.Equal(t, "CH-77", v.Sync.ChannelID)
@@ -570,10 +587,10 @@ func TestGet(t *testing.T) {
 
 	t.Run("BlockedNamesTheParent", func(t *testing.T) {
 		app := b.set.Applications[0].ChannelApplicationID
-		_, err := b.pool.Exec(ctx, `INSERT INTO sync_state (kind, record_id, status, blocked_on_kind, blocked_on_id, last_error)
-			VALUES ('application', $1, 'blocked', 'task', 'T1', 'parent task/T1 is dead')`, app)
+		_, err := b.pool.Exec(ctx, `INSERT INTO sync_state (target, kind, record_id, status, blocked_on_kind, blocked_on_id, last_error)
+			VALUES ('channel', 'application', $1, 'blocked', 'task', 'T1', 'parent task/T1 is dead')`, app)
 		require.NoError(t, err)
-		v := b.getRecord(t, record.Application, app)
+		v := b.getRecord(t, "application", app)
 		require.Equal(t, ingest.StatusBlocked, v.Sync.Status)
 		require.Equal(t, "task/T1", v.Sync.BlockedOn)
 	})
@@ -581,7 +598,7 @@ func TestGet(t *testing.T) {
 	t.Run("ProblemsOfARowWrittenAroundTheAPI", func(t *testing.T) {
 		_, err := b.pool.Exec(ctx, `UPDATE users SET phone = '123' WHERE channel_user_id = $1`, id)
 		require.NoError(t, err)
-		v := b.getRecord(t, record.User, id)
+		v := b.getRecord(t, "user", id)
 		require.Len(t, v.Problems, 1)
 		require.Equal(t, "phone", v.Problems[0].Field)
 	})
@@ -637,7 +654,7 @@ func TestConcurrentWritesOfOneID(t *testing.T) {
 	var name string
 	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT name FROM users WHERE channel_user_id = $1`, id).Scan(&name))
 	require.Contains(t, names, name)
-	require.Equal(t, writers, b.jobsFor(t, record.User, id), "every write enqueued its push")
+	require.Equal(t, writers, b.jobsFor(t, "user", id), "every write enqueued its push")
 	require.Zero(t, b.count(t, `SELECT count(*) FROM sync_outbox`))
 }
 
@@ -645,7 +662,7 @@ func TestLogsHoldNoPersonalData(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 
-	b.post(t, record.User, user("U-log"))
+	b.post(t, "user", user("U-log"))
 	bad := user("U-log2")
 	bad["phone"] = "19912345678x"
 	resp := b.do(t, http.MethodPost, "/v1/users", bad)

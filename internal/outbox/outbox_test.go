@@ -15,35 +15,55 @@ import (
 
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
+	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/outbox"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
 )
 
 type testBundle struct {
 	pool *pgxpool.Pool
+	reg  *target.Registry
 	set  *datagen.Set
 	mu   sync.Mutex
-	got  []record.Ref
+	got  []target.Ref
 }
+
+// mirror is a second target, as a test sees one: its kind "person" carries
+// users' ids and changes with a user or one of the user's applications.
+var mirror = &target.Target{Name: "mirror", Kinds: []*target.Kind{{
+	Target: "mirror", Name: "person", Plural: "people", IDField: "channel_user_id", Source: "user",
+	Load:        func(context.Context, dbsqlc.DBTX, []string) (map[string]*target.Built, error) { return nil, nil },
+	Page:        func(context.Context, dbsqlc.DBTX, string, int32) ([]*target.Built, error) { return nil, nil },
+	VersionsSQL: "SELECT channel_user_id AS record_id, updated_at FROM users",
+	Affected: map[string]target.AffectedFunc{
+		"user": target.Identity,
+		"application": func(ctx context.Context, db dbsqlc.DBTX, ids []string) ([]string, error) {
+			return dbsqlc.New(db).UsersOfApplications(ctx, ids)
+		},
+	},
+}}}
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	s := dbtest.New(t)
-	b := &testBundle{pool: s.Pool, set: datagen.Generate(datagen.Options{Records: 40, Seed: 5})}
+	reg, err := target.NewRegistry(&target.Target{Name: channel.Name, Kinds: channel.Kinds()}, mirror)
+	require.NoError(t, err)
+	b := &testBundle{pool: s.Pool, reg: reg, set: datagen.Generate(datagen.Options{Records: 40, Seed: 5})}
 	require.NoError(t, b.set.LoadQuiet(context.Background(), s.Pool))
 	return b
 }
 
 func (b *testBundle) relay(cfg outbox.Config, insert outbox.InsertTxFunc) *outbox.Relay {
 	if insert == nil {
-		insert = func(_ context.Context, _ pgx.Tx, refs []record.Ref) error {
+		insert = func(_ context.Context, _ pgx.Tx, refs []target.Ref) error {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.got = append(b.got, refs...)
 			return nil
 		}
 	}
-	return outbox.New(b.pool, insert, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
+	return outbox.New(b.pool, b.reg, insert, slog.New(slog.NewTextHandler(io.Discard, nil)), cfg)
 }
 
 func (b *testBundle) entries(t *testing.T) int {
@@ -75,8 +95,23 @@ func TestRelay(t *testing.T) {
 		n, err := b.relay(now, nil).RelayOnce(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		require.Equal(t, []record.Ref{{Kind: record.User, ID: id}}, b.got)
+		require.ElementsMatch(t, []target.Ref{{Target: channel.Name, Kind: "user", ID: id}, {Target: "mirror", Kind: "person", ID: id}}, b.got,
+			"one change reaches every target that takes the record")
 		require.Zero(t, b.entries(t))
+	})
+
+	t.Run("ChangeReachesTheRecordsItAffects", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		app := b.set.Applications[0]
+		_, err := b.pool.Exec(ctx, `UPDATE applications SET status = 'rejected' WHERE channel_application_id = $1`, app.ChannelApplicationID)
+		require.NoError(t, err)
+		_, err = b.relay(now, nil).RelayOnce(ctx)
+		require.NoError(t, err)
+		require.ElementsMatch(t, []target.Ref{
+			{Target: channel.Name, Kind: "application", ID: app.ChannelApplicationID},
+			{Target: "mirror", Kind: "person", ID: app.ChannelUserID},
+		}, b.got)
 	})
 
 	t.Run("BurstCoalescesIntoOneEntry", func(t *testing.T) {
@@ -123,12 +158,17 @@ func TestRelay(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		require.Len(t, b.got, want)
-		seen := map[record.Ref]bool{}
+		// Each entry (an application) is relayed once; the user records it
+		// affects may be named by more than one relay's batch.
+		seen := map[target.Ref]bool{}
 		for _, r := range b.got {
+			if r.Kind != "application" {
+				continue
+			}
 			require.False(t, seen[r], "relayed twice: %s", r)
 			seen[r] = true
 		}
+		require.Len(t, seen, want)
 	})
 
 	t.Run("FailedRelayLosesNothing", func(t *testing.T) {
@@ -137,7 +177,7 @@ func TestRelay(t *testing.T) {
 		_, err := b.pool.Exec(ctx, `UPDATE payments SET remark = 'x' WHERE channel_payment_id = $1`, b.set.Payments[0].ChannelPaymentID)
 		require.NoError(t, err)
 		// The worker "dies" between taking the entries and committing.
-		_, err = b.relay(now, func(context.Context, pgx.Tx, []record.Ref) error { return errors.New("killed") }).RelayOnce(ctx)
+		_, err = b.relay(now, func(context.Context, pgx.Tx, []target.Ref) error { return errors.New("killed") }).RelayOnce(ctx)
 		require.Error(t, err)
 		require.Equal(t, 1, b.entries(t), "the entry is still there")
 		n, err := b.relay(now, nil).RelayOnce(ctx)
@@ -159,7 +199,7 @@ func TestRelay(t *testing.T) {
 		require.Eventually(t, func() bool {
 			b.mu.Lock()
 			defer b.mu.Unlock()
-			return len(b.got) == 1
+			return len(b.got) == 2
 		}, 5*time.Second, 5*time.Millisecond, "relayed without waiting for the hour-long poll")
 	})
 }

@@ -8,14 +8,15 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertest"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chansync/chansync/internal/control"
+	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
-	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/schedule"
+	"github.com/chansync/chansync/internal/targets"
 )
 
 func TestParse(t *testing.T) {
@@ -60,13 +61,16 @@ func TestWorkEnqueuesABulkRun(t *testing.T) {
 	ctx := context.Background()
 	set := datagen.Generate(datagen.Options{Records: 30, Seed: 9})
 	require.NoError(t, set.LoadQuiet(ctx, s.Pool))
-	rc, err := jobs.NewClient(s.Pool, nil, jobs.Config{})
+	reg, err := targets.Describe(targets.Settings{})
 	require.NoError(t, err)
-	w := &schedule.Worker{
-		Controller: control.New(s.Pool, &jobs.Inserter{Client: rc}),
-		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	require.NoError(t, w.Work(ctx, &river.Job[schedule.SyncArgs]{JobRow: &rivertype.JobRow{ID: 1}}))
+	w := rivertest.NewWorker(t, riverpgxv5.New(s.Pool), &river.Config{Schema: database.SchemaOf(s.Pool)},
+		schedule.NewWorker(s.Pool, reg, 0, slog.New(slog.NewTextHandler(io.Discard, nil))))
+	tx, err := s.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	res, err := w.Work(ctx, t, tx, schedule.SyncArgs{}, nil)
+	require.NoError(t, err)
+	require.Equal(t, river.EventKindJobCompleted, res.EventKind)
 	var trigger string
 	var enqueued int
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT trigger, enqueued FROM bulk_run`).Scan(&trigger, &enqueued))

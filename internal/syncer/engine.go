@@ -143,6 +143,9 @@ func New(cfg Config) (*Engine, error) {
 		holds:   newHoldCache(),
 	}
 	for _, t := range cfg.Registry.Targets() {
+		if t.Client == nil {
+			return nil, fmt.Errorf("sync engine: target %s has no client", t.Name)
+		}
 		rt := &runtime{Target: t, holdProbe: cmpOr(t.HoldProbe, cfg.HoldProbe)}
 		client, name := t.Client, t.Name
 		rt.breaker = gobreaker.NewCircuitBreaker[target.Result](gobreaker.Settings{

@@ -19,10 +19,11 @@ type Settings struct {
 }
 
 // entry is one target chansync knows: whether its settings turn it on,
-// and how to build it.
+// its kinds, and how to build it.
 type entry struct {
 	name    target.Name
 	enabled func(Settings) bool
+	kinds   func(Settings) []*target.Kind
 	build   func(Settings, target.Deps) (*target.Target, error)
 }
 
@@ -31,8 +32,21 @@ var known = []entry{
 	{
 		name:    channel.Name,
 		enabled: func(Settings) bool { return true },
+		kinds:   func(Settings) []*target.Kind { return channel.Kinds() },
 		build:   func(s Settings, d target.Deps) (*target.Target, error) { return channel.New(s.Channel, d) },
 	},
+}
+
+// Describe returns the registry of the targets s enables, without clients:
+// enough to enqueue, replay and report, never to push.
+func Describe(s Settings) (*target.Registry, error) {
+	var enabled []*target.Target
+	for _, e := range known {
+		if e.enabled(s) {
+			enabled = append(enabled, &target.Target{Name: e.name, Kinds: e.kinds(s)})
+		}
+	}
+	return target.NewRegistry(enabled...)
 }
 
 // Build returns the registry of the targets s enables.

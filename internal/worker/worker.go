@@ -1,6 +1,9 @@
-// Package worker assembles the long-running process: the database pool, the
-// channel client, the sync engine, River's client working the push queues,
-// the HTTP server for health and metrics, and a graceful shutdown.
+// Package worker assembles the long-running process: the database pool,
+// the registry of enabled targets, the sync engine, River's client working
+// the push queues, the outbox relay, the sweeper of lost leases, the HTTP
+// server (health, metrics, ingest, status page), and a graceful shutdown.
+// Like river.Client, a Worker is built with every collaborator at once
+// (New), then started and stopped.
 package worker
 
 import (
@@ -11,15 +14,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
-	"golang.org/x/time/rate"
 
-	"github.com/chansync/chansync/internal/channelpush"
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database"
 	"github.com/chansync/chansync/internal/httpserver"
@@ -27,13 +31,13 @@ import (
 	"github.com/chansync/chansync/internal/ingest"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/outbox"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/queue"
 	"github.com/chansync/chansync/internal/schedule"
 	"github.com/chansync/chansync/internal/statuspage"
 	"github.com/chansync/chansync/internal/syncer"
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/targets"
 	"github.com/chansync/chansync/internal/telemetry"
-	"github.com/chansync/chansync/internal/target/channel/tokenstore"
 )
 
 // Config is everything the worker needs. Zero values take the defaults of
@@ -41,16 +45,14 @@ import (
 type Config struct {
 	// DatabaseURL is the Postgres connection string.
 	DatabaseURL string
-	// ChannelBaseURL, ChannelAppKey and ChannelSecret reach the channel.
-	ChannelBaseURL string
-	ChannelAppKey  string
-	ChannelSecret  string
-	// ChannelRPS caps requests per second to the channel from this process;
-	// 0 means no cap.
-	ChannelRPS float64
+	// Targets are the targets' settings; a target whose settings are unset
+	// is off (the channel is always on).
+	Targets targets.Settings
 	// Jobs tunes the job queue (concurrency, attempts, timeouts).
 	Jobs jobs.Config
-	// Engine tunes the sync engine (leases, parent waits).
+	// Engine tunes the sync engine (leases, parent waits, holds, the
+	// circuit breaker); its Pool, Registry, EnqueueFunc, Logger and
+	// Observer are the worker's.
 	Engine syncer.Config
 	// BatchSize is how many records one job pushes. Default 100.
 	BatchSize int
@@ -62,11 +64,6 @@ type Config struct {
 	// DisableRelay turns event-triggered pushes off (changes then wait for
 	// the next bulk run).
 	DisableRelay bool
-	// BreakerFailures is how many transient failures in a row pause pushes
-	// (circuit open). Default 5.
-	BreakerFailures uint32
-	// BreakerTimeout is how long pushes pause before one probe. Default 30s.
-	BreakerTimeout time.Duration
 	// SyncSchedule, if set, is a cron expression on which the worker runs
 	// the bulk sync itself (e.g. "0 2 * * *").
 	SyncSchedule string
@@ -101,33 +98,60 @@ type Config struct {
 	// Logger receives every log line.
 	Logger *slog.Logger
 	// ReadyFunc, if set, is called with the HTTP listener's address once the
-	// worker is working.
+	// worker is working (Run only).
 	ReadyFunc func(httpAddr string)
 }
 
-// Run works until ctx is cancelled, then stops fetching jobs, lets in-flight
-// jobs finish within ShutdownTimeout, cancels and hands back the rest, and
-// returns nil.
-func Run(ctx context.Context, cfg Config) error {
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// Worker is the long-running process's parts, built and ready to start.
+type Worker struct {
+	cfg      Config
+	logger   *slog.Logger
+	pool     *pgxpool.Pool
+	registry *target.Registry
+	engine   *syncer.Engine
+	river    *river.Client[pgx.Tx]
+	ctl      *control.Controller
+	relay    *outbox.Relay
+	outcomes *telemetry.Outcomes
+	events   *queue.Inserter
+	server   *http.Server
+	listener net.Listener
+
+	stopBackground context.CancelFunc
+	background     sync.WaitGroup
+}
+
+// New builds a worker: it connects to the database and checks its
+// migrations, builds the enabled targets, the engine, the River client and
+// every other part, and listens on HTTPAddr (so its address is known
+// before Start). Nothing runs until Start.
+func New(ctx context.Context, cfg Config) (*Worker, error) {
+	w := &Worker{cfg: cfg, logger: cfg.Logger}
+	if w.logger == nil {
+		w.logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = 30 * time.Second
+	if w.cfg.ShutdownTimeout <= 0 {
+		w.cfg.ShutdownTimeout = 30 * time.Second
 	}
-	if cfg.ReportInterval <= 0 {
-		cfg.ReportInterval = 10 * time.Second
+	if w.cfg.ReportInterval <= 0 {
+		w.cfg.ReportInterval = 10 * time.Second
 	}
+	if w.cfg.EventBatchSize <= 0 {
+		w.cfg.EventBatchSize = 10
+	}
+	logger := w.logger
 	jcfg := cfg.Jobs
 	jcfg.Logger = logger.With(slog.String("component", "river"))
 	if jcfg.Concurrency <= 0 {
 		jcfg.Concurrency = 16
 	}
+	if jcfg.EventConcurrency <= 0 {
+		jcfg.EventConcurrency = 16
+	}
 
 	// Jobs hold a connection only for their short queries, never while they
-	// wait on the channel: half the concurrency, plus River's listener and
-	// the outbox relay's, is plenty.
+	// wait on a target: half the concurrency, plus River's listener and the
+	// outbox relay's, is plenty.
 	maxConns := cfg.MaxConns
 	if maxConns <= 0 {
 		maxConns = int32(min(max(8, (jcfg.Concurrency+jcfg.EventConcurrency)/2+6), 40))
@@ -137,180 +161,240 @@ func Run(ctx context.Context, cfg Config) error {
 		ApplicationName: "chansync-worker",
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pool.Close()
+	w.pool = pool
+	fail := func(err error) (*Worker, error) {
+		w.close()
+		return nil, err
+	}
 	if err := database.CheckMigrations(ctx, pool); err != nil {
-		return err
+		return fail(err)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	outcomes := telemetry.NewOutcomes(reg)
-	health := telemetry.NewChannelHealth(reg)
-	reg.MustRegister(telemetry.NewDBCollector(pool, telemetry.DBCollectorConfig{}))
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w.outcomes = telemetry.NewOutcomes(metrics)
+	health := telemetry.NewHealth(metrics)
+	metrics.MustRegister(telemetry.NewDBCollector(pool, telemetry.DBCollectorConfig{}))
 
-	var limiter *rate.Limiter
-	if cfg.ChannelRPS > 0 {
-		limiter = rate.NewLimiter(rate.Limit(cfg.ChannelRPS), max(1, int(cfg.ChannelRPS)))
-	}
-	client, err := channelapi.New(channelapi.Config{
-		BaseURL:     cfg.ChannelBaseURL,
-		AppKey:      cfg.ChannelAppKey,
-		Secret:      cfg.ChannelSecret,
-		Limiter:     limiter,
-		Logger:      logger.With(slog.String("component", "channel")),
+	hostname, _ := os.Hostname()
+	w.registry, err = targets.Build(cfg.Targets, target.Deps{
+		Pool:        pool,
+		Logger:      logger.With(slog.String("component", "target")),
 		ObserveFunc: health.Observe,
+		Holder:      fmt.Sprintf("%s/%d", hostname, os.Getpid()),
 	})
 	if err != nil {
+		return fail(err)
+	}
+	for _, t := range w.registry.Targets() {
+		health.Track(t.Name)
+	}
+
+	w.events = &queue.Inserter{Registry: w.registry, BatchSize: w.cfg.EventBatchSize}
+	ecfg := cfg.Engine
+	ecfg.Pool, ecfg.Registry, ecfg.Observer = pool, w.registry, w.outcomes
+	ecfg.Logger = logger
+	ecfg.EnqueueFunc = func(ctx context.Context, refs []target.Ref) error {
+		_, err := w.events.InsertFromJob(ctx, refs, queue.Events)
 		return err
 	}
-	telemetry.TokenCounters(reg, client)
-	// Share one token between every worker process through Postgres.
-	hostname, _ := os.Hostname()
-	client.Tokens().FetchFunc = tokenstore.New(pool, client.FetchToken, fmt.Sprintf("%s/%d", hostname, os.Getpid())).Fetch
+	if w.engine, err = syncer.New(ecfg); err != nil {
+		return fail(err)
+	}
 
-	pushWorker := jobs.NewPushWorker(jcfg)
 	workers := river.NewWorkers()
-	jobs.Register(workers, pushWorker)
-	scheduled := &schedule.Worker{Logger: logger}
-	river.AddWorker(workers, scheduled)
+	river.AddWorker(workers, jobs.NewPushWorker(w.registry, w.engine, jcfg))
+	river.AddWorker(workers, schedule.NewWorker(pool, w.registry, cfg.BatchSize, logger))
 	if cfg.SyncSchedule != "" {
 		pj, err := schedule.PeriodicJob(cfg.SyncSchedule)
 		if err != nil {
-			return err
+			return fail(err)
 		}
 		jcfg.PeriodicJobs = append(jcfg.PeriodicJobs, pj)
 	}
-	riverClient, err := jobs.NewClient(pool, workers, jcfg)
+	if w.river, err = jobs.NewClient(pool, workers, jcfg); err != nil {
+		return fail(err)
+	}
+	w.ctl = control.New(control.Config{Pool: pool, Registry: w.registry, Client: w.river, BatchSize: cfg.BatchSize})
+	w.relay = outbox.New(pool, w.registry, w.insertTx, logger.With(slog.String("component", "outbox")), cfg.Outbox)
+
+	if cfg.HTTPAddr != "" {
+		if err := w.buildHTTP(metrics, health); err != nil {
+			return fail(err)
+		}
+	}
+	return w, nil
+}
+
+// insertTx enqueues event pushes of refs inside tx.
+func (w *Worker) insertTx(ctx context.Context, tx pgx.Tx, refs []target.Ref) error {
+	_, err := w.events.InsertTx(ctx, w.river, tx, refs, queue.Events)
+	return err
+}
+
+func (w *Worker) buildHTTP(metrics *prometheus.Registry, health *telemetry.Health) error {
+	cfg, logger := w.cfg, w.logger
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	w.listener = ln
+	gcfg := cfg.AuthGuard
+	if gcfg.Logger == nil {
+		gcfg.Logger = logger.With(slog.String("component", "auth"))
+	}
+	guard := authguard.New(gcfg)
+	page, err := statuspage.New(statuspage.Config{
+		Controller:      w.ctl,
+		Pool:            w.pool,
+		AdminToken:      cfg.AdminToken,
+		SessionTTL:      cfg.AdminSessionTTL,
+		SessionIdle:     cfg.AdminSessionIdle,
+		Guard:           guard,
+		TargetStateFunc: health.State,
+		Logger:          logger.With(slog.String("component", "statuspage")),
+	})
+	if err != nil {
+		return fmt.Errorf("status page: %w", err)
+	}
+	ingestAPI, err := ingest.New(ingest.Config{
+		Pool:        w.pool,
+		Controller:  w.ctl,
+		Token:       cfg.IngestToken,
+		Logger:      logger.With(slog.String("component", "ingest")),
+		ObserveFunc: telemetry.NewIngestObserver(metrics),
+		Guard:       guard,
+	})
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	mux := httpserver.NewMux(httpserver.HealthConfig{ReadyFunc: httpserver.DatabaseReady(w.pool), Gatherer: metrics})
+	mux.Handle(ingest.Prefix, ingestAPI)
+	mux.Handle("/", page)
+	hcfg := cfg.HTTP
+	if hcfg.Logger == nil {
+		hcfg.Logger = logger
+	}
+	w.server = httpserver.New(hcfg, mux)
+	return nil
+}
+
+// HTTPAddr returns the address the HTTP server listens on ("" when none).
+func (w *Worker) HTTPAddr() string {
+	if w.listener == nil {
+		return ""
+	}
+	return w.listener.Addr().String()
+}
+
+// Start starts working: River's client (the push queues and the schedule),
+// the outbox relay, the sweeper of lost leases, the progress report and
+// the HTTP server.
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.river.Start(ctx); err != nil {
+		return fmt.Errorf("start river: %w", err)
+	}
+	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
+	w.stopBackground = stop
+	if !w.cfg.DisableRelay {
+		w.background.Go(func() { w.relay.Run(bg) })
+	}
+	w.background.Go(func() { w.sweep(bg) })
+	w.background.Go(func() { w.outcomes.Report(bg, w.logger, w.registry, w.cfg.ReportInterval) })
+	if w.server != nil {
+		w.background.Go(func() {
+			if err := w.server.Serve(w.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				w.logger.Error("http server", slog.String("error", err.Error()))
+			}
+		})
+	}
+	w.logger.Info("worker started",
+		slog.Int("concurrency", w.cfg.Jobs.Concurrency), slog.Int("event_concurrency", w.cfg.Jobs.EventConcurrency),
+		slog.String("http_addr", w.HTTPAddr()), slog.String("targets", strings.Join(w.registry.TargetNames(), ",")),
+		slog.String("sync_schedule", w.cfg.SyncSchedule), slog.Bool("event_relay", !w.cfg.DisableRelay))
+	return nil
+}
+
+// sweep hands the records of pushes that died (their leases ran out
+// unreleased) to the queue again, every quarter lease.
+func (w *Worker) sweep(ctx context.Context) {
+	lease := w.cfg.Engine.Lease
+	if lease <= 0 {
+		lease = 20 * time.Second
+	}
+	t := time.NewTicker(max(lease/4, time.Second))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := w.engine.SweepLostLeases(ctx, w.insertTx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			w.logger.WarnContext(ctx, "sweep lost leases", slog.String("error", err.Error()))
+		case n > 0:
+			w.logger.InfoContext(ctx, "records of a push that died are queued again", slog.Int("records", n))
+		}
+	}
+}
+
+// Stop stops fetching jobs, lets in-flight jobs finish within
+// ShutdownTimeout, cancels and hands back the rest, then stops the relay,
+// the sweeper, the report and the HTTP server, and closes the pool.
+func (w *Worker) Stop(ctx context.Context) error {
+	w.logger.Info("stopping: finishing in-flight jobs", slog.Duration("timeout", w.cfg.ShutdownTimeout))
+	stopCtx, cancel := context.WithTimeout(ctx, w.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := w.river.Stop(stopCtx); err != nil {
+		w.logger.Warn("in-flight jobs did not finish in time: cancelling and handing them back", slog.String("error", err.Error()))
+		hardCtx, hardCancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer hardCancel()
+		if err := w.river.StopAndCancel(hardCtx); err != nil {
+			w.logger.Error("hard stop", slog.String("error", err.Error()))
+		}
+	}
+	if w.server != nil {
+		shutCtx, shutCancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer shutCancel()
+		_ = w.server.Shutdown(shutCtx)
+	}
+	if w.stopBackground != nil {
+		w.stopBackground()
+	}
+	w.background.Wait()
+	w.close()
+	w.logger.Info("worker stopped")
+	return nil
+}
+
+func (w *Worker) close() {
+	if w.listener != nil && w.server == nil {
+		_ = w.listener.Close()
+	}
+	if w.pool != nil {
+		w.pool.Close()
+	}
+}
+
+// Run builds a worker, starts it, works until ctx is cancelled, then stops
+// it (in-flight jobs finish within ShutdownTimeout, the rest are handed
+// back) and returns nil.
+func Run(ctx context.Context, cfg Config) error {
+	w, err := New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if cfg.EventBatchSize <= 0 {
-		cfg.EventBatchSize = 10
-	}
-	eventInserter := &jobs.Inserter{Client: riverClient, BatchSize: cfg.EventBatchSize}
-	ctl := control.New(pool, &jobs.Inserter{Client: riverClient, BatchSize: cfg.BatchSize})
-	scheduled.Controller = ctl
-	ecfg := cfg.Engine
-	ecfg.Observer = outcomes
-	pusher := channelpush.New(client, channelpush.BreakerConfig{
-		Failures: cfg.BreakerFailures,
-		Timeout:  cfg.BreakerTimeout,
-		OnStateChangeFunc: func(from, to string) {
-			logger.Warn("channel circuit breaker", slog.String("from", from), slog.String("to", to))
-		},
-	})
-	pushWorker.Pusher = syncer.New(pool, pusher, func(ctx context.Context, refs []record.Ref) error {
-		_, err := eventInserter.Insert(ctx, refs, jobs.QueueEvents)
+	if err := w.Start(ctx); err != nil {
+		w.close()
 		return err
-	}, logger, ecfg)
-	relay := outbox.New(pool, func(ctx context.Context, tx pgx.Tx, refs []record.Ref) error {
-		_, err := eventInserter.InsertTx(ctx, tx, refs, jobs.QueueEvents)
-		return err
-	}, logger.With(slog.String("component", "outbox")), cfg.Outbox)
-
-	var srv *http.Server
-	httpAddr := ""
-	if cfg.HTTPAddr != "" {
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
-			return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
-		}
-		httpAddr = ln.Addr().String()
-		gcfg := cfg.AuthGuard
-		if gcfg.Logger == nil {
-			gcfg.Logger = logger.With(slog.String("component", "auth"))
-		}
-		guard := authguard.New(gcfg)
-		page, err := statuspage.New(statuspage.Config{
-			Controller:  ctl,
-			Pool:        pool,
-			AdminToken:  cfg.AdminToken,
-			SessionTTL:  cfg.AdminSessionTTL,
-			SessionIdle: cfg.AdminSessionIdle,
-			Guard:       guard,
-			ChannelStateFunc: func() statuspage.ChannelState {
-				state, since, detail := health.State()
-				return statuspage.ChannelState{Status: state, Since: since, Detail: detail}
-			},
-			Logger: logger.With(slog.String("component", "statuspage")),
-		})
-		if err != nil {
-			return fmt.Errorf("status page: %w", err)
-		}
-		ingestAPI, err := ingest.New(ingest.Config{
-			Pool:        pool,
-			Inserter:    eventInserter,
-			Token:       cfg.IngestToken,
-			Logger:      logger.With(slog.String("component", "ingest")),
-			ObserveFunc: telemetry.NewIngestObserver(reg),
-			Guard:       guard,
-		})
-		if err != nil {
-			return fmt.Errorf("ingest: %w", err)
-		}
-		mux := httpserver.NewMux(httpserver.HealthConfig{ReadyFunc: httpserver.DatabaseReady(pool), Gatherer: reg})
-		mux.Handle(ingest.Prefix, ingestAPI)
-		mux.Handle("/", page)
-		hcfg := cfg.HTTP
-		if hcfg.Logger == nil {
-			hcfg.Logger = logger
-		}
-		srv = httpserver.New(hcfg, mux)
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("http server", slog.String("error", err.Error()))
-			}
-		}()
 	}
-
-	if err := riverClient.Start(ctx); err != nil {
-		return fmt.Errorf("start river: %w", err)
-	}
-	logger.Info("worker started",
-		slog.Int("concurrency", jcfg.Concurrency), slog.Int("event_concurrency", pushWorker.EventConcurrency()),
-		slog.String("http_addr", httpAddr), slog.String("channel", cfg.ChannelBaseURL),
-		slog.String("sync_schedule", cfg.SyncSchedule), slog.Bool("event_relay", !cfg.DisableRelay))
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	relayDone := make(chan struct{})
-	go func() {
-		defer close(relayDone)
-		if !cfg.DisableRelay {
-			relay.Run(relayCtx)
-		}
-	}()
-	reportCtx, stopReport := context.WithCancel(context.WithoutCancel(ctx))
-	reportDone := make(chan struct{})
-	go func() {
-		defer close(reportDone)
-		outcomes.Report(reportCtx, logger, cfg.ReportInterval)
-	}()
 	if cfg.ReadyFunc != nil {
-		cfg.ReadyFunc(httpAddr)
+		cfg.ReadyFunc(w.HTTPAddr())
 	}
-
 	<-ctx.Done()
-	logger.Info("stopping: finishing in-flight jobs", slog.Duration("timeout", cfg.ShutdownTimeout))
-	stopRelay()
-	<-relayDone
-	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := riverClient.Stop(stopCtx); err != nil {
-		logger.Warn("in-flight jobs did not finish in time: cancelling and handing them back", slog.String("error", err.Error()))
-		hardCtx, hardCancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer hardCancel()
-		if err := riverClient.StopAndCancel(hardCtx); err != nil {
-			logger.Error("hard stop", slog.String("error", err.Error()))
-		}
-	}
-	if srv != nil {
-		shutCtx, shutCancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer shutCancel()
-		_ = srv.Shutdown(shutCtx)
-	}
-	stopReport()
-	<-reportDone
-	logger.Info("worker stopped")
-	return nil
+	return w.Stop(context.WithoutCancel(ctx))
 }
