@@ -13,14 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/chansync/chansync/internal/target/channel/channelsim"
-	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/payload"
 	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
+	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
 	"github.com/chansync/chansync/internal/testkit"
 	"github.com/chansync/chansync/internal/worker"
 	"github.com/chansync/chansync/internal/worker/workertest"
@@ -122,8 +122,8 @@ func field(rec map[string]any, path string) (string, bool) {
 	return fmt.Sprint(cur), true
 }
 
-// insertAll inserts the fixtures, every case's row and every dependant in
-// one transaction, parents before children.
+// insertAll inserts the fixtures, every case's row and every dependant,
+// and every now-accepted row, in one transaction, parents before children.
 func insertAll(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	type stmt struct {
@@ -139,6 +139,9 @@ func insertAll(t *testing.T, pool *pgxpool.Pool) {
 		for _, d := range c.dependants() {
 			stmts = append(stmts, stmt{d.ref.Kind, d.insert})
 		}
+	}
+	for _, c := range nowAccepted {
+		stmts = append(stmts, stmt{c.kind, insertSQL(c.kind, c.id(), c.set...)})
 	}
 	slices.SortStableFunc(stmts, func(a, b stmt) int { return a.kind.Tier() - b.kind.Tier() })
 	ctx := context.Background()
@@ -167,6 +170,11 @@ func TestCatalogueIsDistinctAndLargeEnough(t *testing.T) {
 		require.NotEmptyf(t, c.fix, "%s has no fix", c.name)
 		require.NotEmptyf(t, c.want, "%s checks no fixed field", c.name)
 	}
+	for _, c := range nowAccepted {
+		require.Falsef(t, names[c.name], "case %s twice", c.name)
+		names[c.name] = true
+		require.NotEmptyf(t, c.want, "%s checks no field", c.name)
+	}
 	require.GreaterOrEqual(t, len(rules), 25, "distinct (kind, field, rule) triples")
 	for _, k := range record.Kinds {
 		require.GreaterOrEqualf(t, perKind[k], 3, "cases of kind %s", k)
@@ -193,6 +201,25 @@ func TestBadInput(t *testing.T) {
 			require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
 		}
 		require.Equal(t, "dead", b.state(t, record.Ref{Kind: record.User, ID: "U-DEAD-PARENT"}).Status)
+	})
+
+	// Records that break only rules the seed does not state are pushed
+	// like any valid record.
+	t.Run("NowAccepted", func(t *testing.T) {
+		for _, c := range nowAccepted {
+			t.Run(c.name, func(t *testing.T) {
+				ref := c.ref()
+				st := b.state(t, ref)
+				require.Equalf(t, "synced", st.Status, "%s: %v", ref, st.LastError)
+				rec, ok := b.sim.Record(string(ref.Kind), ref.ID)
+				require.Truef(t, ok, "channel lacks %s", ref)
+				for path, want := range c.want {
+					got, ok := field(rec, path)
+					require.Truef(t, ok, "channel's %s lacks %s", ref, path)
+					require.Equalf(t, want, got, "%s %s", ref, path)
+				}
+			})
+		}
 	})
 
 	requested := b.requested()

@@ -184,9 +184,6 @@ var catalogue = []badCase{
 	{name: "user-name-control-char", kind: record.User, set: []string{"name", `E'张\x07三'`},
 		field: "name", rule: validate.RuleControl, says: "control character U+0007",
 		fix: "name = '张三'", want: map[string]string{"name": "张三"}},
-	{name: "user-name-too-long", kind: record.User, set: []string{"name", "repeat('张', 201)"},
-		field: "name", rule: validate.RuleLength, says: "at most 200 characters, got 201",
-		fix: "name = repeat('张', 200)", want: map[string]string{"name": strings.Repeat("张", 200)}},
 	{name: "user-idcard-check-digit", kind: record.User, set: []string{"id_card", "'110101199001011234'"},
 		field: "id_card", rule: validate.RuleChecksum, says: "check digit mismatch",
 		fix: "id_card = '440304198511200013'", want: map[string]string{"id_card": "440304198511200013"}},
@@ -223,10 +220,6 @@ var catalogue = []badCase{
 		set:   []string{"live_certification", `'{"certification_time":"2025-03-01T00:00:00Z"}'`},
 		field: "live_certification.certified", rule: validate.RuleRequired, says: "is required",
 		fix: "live_certification = '" + validCert + "'", want: map[string]string{"live_certification.certified": "true"}},
-	{name: "user-cert-negative-score", kind: record.User,
-		set:   []string{"live_certification", `'{"certified":true,"certification_time":"2025-03-01T00:00:00Z","face_score":-0.5}'`},
-		field: "live_certification.face_score", rule: validate.RuleNonNegative, says: "must not be negative",
-		fix: "live_certification = '" + validCert + "'", want: map[string]string{"live_certification.face_score": "0.98"}},
 	{name: "user-cert-photo-not-a-url", kind: record.User,
 		set:   []string{"live_certification", `'{"certified":true,"certification_time":"2025-03-01T00:00:00Z","photos":["https://img.example.com/a.jpg","ftp://img.example.com/b.jpg"]}'`},
 		field: "live_certification.photos[1]", rule: validate.RuleURL, says: "absolute http or https URL",
@@ -245,12 +238,9 @@ var catalogue = []badCase{
 	{name: "company-credit-bad-alphabet", kind: record.Company, set: []string{"social_credit_code", "'91110108MA01IBCD2H'"},
 		field: "social_credit_code", rule: validate.RuleFormat, says: "character 13 is not a digit",
 		fix: "social_credit_code = '91310000MA1K000019'", want: map[string]string{"social_credit_code": "91310000MA1K000019"}},
-	{name: "company-contact-phone-letters", kind: record.Company, set: []string{"contact_phone", "'call me maybe'"},
-		field: "contact_phone", rule: validate.RuleFormat, says: "may hold only digits",
-		fix: "contact_phone = '+86 591 8765 4321'", want: map[string]string{"contact_phone": "+86 591 8765 4321"}},
 	{name: "company-license-expiry-before-issue", kind: record.Company,
 		set:   []string{"business_license", `'{"license_number":"LIC-0002","issue_date":"2020-01-01","expiry_date":"2019-12-31"}'`},
-		field: "business_license.expiry_date", rule: validate.RuleOrder, says: "must be after issue_date",
+		field: "business_license.expiry_date", rule: validate.RuleOrder, says: "must not be before issue_date",
 		fix:  `business_license = '{"license_number":"LIC-0002","issue_date":"2020-01-01","expiry_date":"2039-12-31"}'`,
 		want: map[string]string{"business_license.expiry_date": "2039-12-31"}},
 	{name: "company-license-impossible-date", kind: record.Company,
@@ -269,9 +259,6 @@ var catalogue = []badCase{
 		field: "business_license.registration_capital", rule: validate.RuleNonNegative, says: "must not be negative",
 		fix:  `business_license = '{"license_number":"LIC-0004","registration_capital":1000}'`,
 		want: map[string]string{"business_license.registration_capital": "1000"}},
-	{name: "company-scope-too-long", kind: record.Company, set: []string{"business_scope", "repeat('经', 5001)"},
-		field: "business_scope", rule: validate.RuleLength, says: "at most 5000 characters, got 5001",
-		fix: "business_scope = '仓储服务'", want: map[string]string{"business_scope": "仓储服务"}},
 
 	// Tasks.
 	{name: "task-type-unknown", kind: record.Task, set: []string{"task_type", "'seasonal'"},
@@ -282,12 +269,12 @@ var catalogue = []badCase{
 		fix: "status = 'closed'", want: map[string]string{"status": "closed"}},
 	{name: "task-recruit-end-before-start", kind: record.Task,
 		set:   []string{"recruitment_start_time", "'2026-01-20T00:00:00Z'", "recruitment_end_time", "'2026-01-05T00:00:00Z'"},
-		field: "recruitment_end_time", rule: validate.RuleOrder, says: "must be after recruitment_start_time",
+		field: "recruitment_end_time", rule: validate.RuleOrder, says: "must not be before recruitment_start_time",
 		fix:  "recruitment_end_time = '2026-02-05T00:00:00+08:00'",
 		want: map[string]string{"recruitment_end_time": "2026-02-04T16:00:00Z"}},
 	{name: "task-work-end-before-start", kind: record.Task,
 		set:   []string{"work_start_time", "'2026-02-01T09:00:00Z'", "work_end_time", "'2026-02-01T08:00:00Z'"},
-		field: "work_end_time", rule: validate.RuleOrder, says: "must be after work_start_time",
+		field: "work_end_time", rule: validate.RuleOrder, says: "must not be before work_start_time",
 		fix: "work_end_time = '2026-02-01T18:00:00Z'", want: map[string]string{"work_end_time": "2026-02-01T18:00:00Z"}},
 	{name: "task-recruit-count-zero", kind: record.Task, set: []string{"recruit_count", "0"},
 		field: "recruit_count", rule: validate.RulePositive, says: "must be greater than 0",
@@ -307,9 +294,6 @@ var catalogue = []badCase{
 	{name: "task-salary-three-decimals", kind: record.Task, set: []string{"salary", `'{"salary_type":"daily","amount":200.555}'`},
 		field: "salary.amount", rule: validate.RulePrecision, says: "at most 2 decimal places",
 		fix: `salary = '{"salary_type":"daily","amount":200.56}'`, want: map[string]string{"salary.amount": "200.56"}},
-	{name: "task-salary-currency-lowercase", kind: record.Task, set: []string{"salary", `'{"salary_type":"daily","amount":200,"currency":"rmb"}'`},
-		field: "salary.currency", rule: validate.RuleFormat, says: "three uppercase letters",
-		fix: `salary = '{"salary_type":"daily","amount":200,"currency":"CNY"}'`, want: map[string]string{"salary.currency": "CNY"}},
 
 	// Applications.
 	{name: "application-resume-not-a-url", kind: record.Application, set: []string{"resume_url", "'resume.pdf'"},
@@ -339,8 +323,9 @@ var catalogue = []badCase{
 	{name: "payment-amount-nan", kind: record.Payment, set: []string{"amount", "'NaN'"},
 		field: "amount", rule: validate.RuleType, says: "is not a number",
 		fix: "amount = 75.5", want: map[string]string{"amount": "75.5"}},
-	{name: "payment-amount-too-large", kind: record.Payment, set: []string{"amount", "1e12"},
-		field: "amount", rule: validate.RuleRange, says: "must be less than 1000000000000",
+	// 10^13 is one digit more than a float (the seed's type) carries to the fen.
+	{name: "payment-amount-too-large", kind: record.Payment, set: []string{"amount", "1e13"},
+		field: "amount", rule: validate.RuleRange, says: "must be less than 10000000000000",
 		fix: "amount = 999999999999.99", want: map[string]string{"amount": "999999999999.99"}},
 	{name: "payment-amount-fraction-of-a-fen", kind: record.Payment, set: []string{"amount", "10.005"},
 		field: "amount", rule: validate.RulePrecision, says: "at most 2 decimal places",
@@ -359,9 +344,6 @@ var catalogue = []badCase{
 	{name: "payment-time-after-9999", kind: record.Payment, set: []string{"payment_time", "'12026-01-21T10:00:00Z'"},
 		field: "payment_time", rule: validate.RuleTime, says: "not an RFC 3339 time",
 		fix: "payment_time = '2026-01-21T18:00:00+08:00'", want: map[string]string{"payment_time": "2026-01-21T10:00:00Z"}},
-	{name: "payment-bank-account-too-long", kind: record.Payment, set: []string{"bank_account", "repeat('6', 65)"},
-		field: "bank_account", rule: validate.RuleLength, says: "at most 64 characters, got 65",
-		fix: "bank_account = '6222020200112233445'", want: map[string]string{"bank_account": "6222020200112233445"}},
 	// JSON null in a NOT NULL jsonb column: the basis is missing.
 	{name: "payment-basis-null", kind: record.Payment, set: []string{"payment_basis", "'null'"},
 		field: "payment_basis", rule: validate.RuleRequired, says: "is required",
@@ -377,10 +359,61 @@ var catalogue = []badCase{
 		field: "payment_basis.work_date_end", rule: validate.RuleOrder, says: "must not be before work_date_start",
 		fix:  `payment_basis = '{"basis_type":"daily","work_date_start":"2026-01-06","work_date_end":"2026-01-10"}'`,
 		want: map[string]string{"payment_basis.work_date_end": "2026-01-10"}},
-	{name: "payment-basis-too-many-docs", kind: record.Payment,
+}
+
+// acceptedCase is a record that breaks a rule the validators once held it
+// to although the seed does not state it: it now reaches the channel.
+type acceptedCase struct {
+	// name names the case; the record's id is its upper-case form.
+	name string
+	kind record.Kind
+	// set changes the valid base row (see insertSQL).
+	set []string
+	// want are fields (dotted JSON paths) the channel must hold, rendered
+	// with fmt.Sprint.
+	want map[string]string
+}
+
+func (c acceptedCase) id() string { return strings.ToUpper(c.name) }
+
+func (c acceptedCase) ref() record.Ref { return record.Ref{Kind: c.kind, ID: c.id()} }
+
+// manyDocs are 101 supporting documents, one more than the old cap.
+var manyDocs = func() []string {
+	out := make([]string, 101)
+	for i := range out {
+		out[i] = fmt.Sprintf("https://docs.example.com/%d", i+1)
+	}
+	return out
+}()
+
+// nowAccepted were cases of the catalogue, or would have been: each breaks
+// a rule that is not the seed's and that no channel needs (see
+// internal/validate), and is synced like any valid record.
+var nowAccepted = []acceptedCase{
+	{name: "user-name-201-chars", kind: record.User, set: []string{"name", "repeat('张', 201)"},
+		want: map[string]string{"name": strings.Repeat("张", 201)}},
+	// A similarity score may be negative.
+	{name: "user-cert-negative-score", kind: record.User,
+		set:  []string{"live_certification", `'{"certified":true,"certification_time":"2025-03-01T00:00:00Z","face_score":-0.5}'`},
+		want: map[string]string{"live_certification.face_score": "-0.5"}},
+	// A landline with an extension is a contact phone.
+	{name: "company-contact-phone-extension", kind: record.Company, set: []string{"contact_phone", "'0591-87654321 转 8001'"},
+		want: map[string]string{"contact_phone": "0591-87654321 转 8001"}},
+	{name: "company-scope-5001-chars", kind: record.Company, set: []string{"business_scope", "repeat('经', 5001)"},
+		want: map[string]string{"business_scope": strings.Repeat("经", 5001)}},
+	// A business licence that does not expire.
+	{name: "company-license-long-term", kind: record.Company,
+		set:  []string{"business_license", `'{"license_number":"LIC-0005","issue_date":"2020-01-01","expiry_date":"长期"}'`},
+		want: map[string]string{"business_license.expiry_date": "长期"}},
+	{name: "task-salary-currency-lowercase", kind: record.Task, set: []string{"salary", `'{"salary_type":"daily","amount":200,"currency":"rmb"}'`},
+		want: map[string]string{"salary.currency": "rmb"}},
+	{name: "payment-bank-account-65-chars", kind: record.Payment, set: []string{"bank_account", "repeat('6', 65)"},
+		want: map[string]string{"bank_account": strings.Repeat("6", 65)}},
+	{name: "payment-basis-101-docs", kind: record.Payment,
 		set: []string{"payment_basis", `jsonb_build_object('basis_type', 'daily', 'supporting_docs',
-			(SELECT jsonb_agg('https://docs.example.com/' || i) FROM generate_series(1, 101) AS i))`},
-		field: "payment_basis.supporting_docs", rule: validate.RuleLength, says: "at most 100 URLs, got 101",
-		fix:  `payment_basis = '{"basis_type":"daily","supporting_docs":["https://docs.example.com/1"]}'`,
-		want: map[string]string{"payment_basis.supporting_docs": "[https://docs.example.com/1]"}},
+			(SELECT jsonb_agg('https://docs.example.com/' || i ORDER BY i) FROM generate_series(1, 101) AS i))`},
+		want: map[string]string{"payment_basis.supporting_docs": fmt.Sprint(manyDocs)}},
+	{name: "payment-amount-one-trillion", kind: record.Payment, set: []string{"amount", "1e12"},
+		want: map[string]string{"amount": "1000000000000"}},
 }

@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/chansync/chansync/internal/logging"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 )
 
 // Database is the database setting.
@@ -32,10 +34,11 @@ func (d *Database) Validate() error {
 
 // Channel is how to reach the channel API.
 type Channel struct {
-	ChannelBaseURL string  `name:"channel-base-url" env:"CHANNEL_BASE_URL" help:"Base URL of the channel API, including its path prefix, e.g. https://api.example.com/api/v1."`
-	ChannelAppKey  string  `name:"channel-appkey" env:"CHANNEL_APPKEY" help:"The channel's appkey for POST /auth/token."`
-	ChannelSecret  string  `name:"channel-secret" env:"CHANNEL_SECRET" help:"The channel's secret for POST /auth/token (prefer the environment variable: flags show in ps)."`
-	ChannelRPS     float64 `name:"channel-rps" env:"CHANNEL_RPS" default:"0" help:"Cap on requests per second to the channel from this process; 0 for no cap."`
+	ChannelBaseURL string        `name:"channel-base-url" env:"CHANNEL_BASE_URL" help:"Base URL of the channel API, including its path prefix, e.g. https://api.example.com/api/v1. Must be https, except for a loopback host (127.0.0.0/8, ::1, localhost)."`
+	ChannelAppKey  string        `name:"channel-appkey" env:"CHANNEL_APPKEY" help:"The channel's appkey for POST /auth/token."`
+	ChannelSecret  string        `name:"channel-secret" env:"CHANNEL_SECRET" help:"The channel's secret for POST /auth/token (prefer the environment variable: flags show in ps)."`
+	ChannelRPS     float64       `name:"channel-rps" env:"CHANNEL_RPS" default:"0" help:"Cap on requests per second to the channel from this process; 0 for no cap."`
+	RetryAfterMax  time.Duration `name:"retry-after-max" env:"RETRY_AFTER_MAX" default:"15m" help:"Longest wait a 429's Retry-After may impose; a longer one is cut to this."`
 }
 
 // Validate reports missing or malformed channel settings.
@@ -43,9 +46,8 @@ func (c *Channel) Validate() error {
 	if c.ChannelBaseURL == "" {
 		return errors.New("CHANNEL_BASE_URL (--channel-base-url) is required")
 	}
-	u, err := url.Parse(c.ChannelBaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("CHANNEL_BASE_URL (--channel-base-url) must be an http(s) URL with a host, got %q", c.ChannelBaseURL)
+	if err := channelapi.CheckBaseURL(c.ChannelBaseURL); err != nil {
+		return fmt.Errorf("CHANNEL_BASE_URL (--channel-base-url) %w", err)
 	}
 	if c.ChannelAppKey == "" {
 		return errors.New("CHANNEL_APPKEY (--channel-appkey) is required")
@@ -55,6 +57,9 @@ func (c *Channel) Validate() error {
 	}
 	if c.ChannelRPS < 0 {
 		return errors.New("CHANNEL_RPS (--channel-rps) must not be negative")
+	}
+	if c.RetryAfterMax <= 0 {
+		return fmt.Errorf("RETRY_AFTER_MAX (--retry-after-max) must be positive, got %s", c.RetryAfterMax)
 	}
 	return nil
 }

@@ -26,7 +26,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
-	"unicode/utf8"
 )
 
 // maxStars bounds the number of '*' a fully masked value is shown as.
@@ -113,66 +112,4 @@ func isSchemeWord(s string) bool {
 		}
 	}
 	return true
-}
-
-// Text scrubs what looks like personal data from free text: a run of 17
-// digits and a digit or X is masked as an ID number, a run of 11 digits
-// starting 13..19 as a mobile number, and a run of 16 to 19 digits as a
-// card or account number (a run being bounded by non-digits). Everything
-// else is left as it is. It is for messages and values whose key says
-// nothing, such as an error the channel answered with.
-func Text(s string) string {
-	if !hasLongDigitRun(s) {
-		return s
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	i := 0
-	for i < len(s) {
-		if !isDigit(s[i]) {
-			_, size := utf8.DecodeRuneInString(s[i:])
-			b.WriteString(s[i : i+size])
-			i += size
-			continue
-		}
-		j := i
-		for j < len(s) && isDigit(s[j]) {
-			j++
-		}
-		run := s[i:j]
-		switch {
-		case len(run) == 17 && j < len(s) && (s[j] == 'X' || s[j] == 'x') && (j+1 == len(s) || !isDigit(s[j+1])):
-			b.WriteString(IDCard(s[i : j+1]))
-			j++
-		case len(run) == 18:
-			b.WriteString(IDCard(run))
-		case len(run) == 11 && run[0] == '1' && run[1] >= '3':
-			b.WriteString(Phone(run))
-		case len(run) >= 16 && len(run) <= 19:
-			b.WriteString(BankAccount(run))
-		default:
-			b.WriteString(run)
-		}
-		i = j
-	}
-	return b.String()
-}
-
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
-// hasLongDigitRun reports whether s holds 11 or more digits in a row: the
-// shortest run that Text masks.
-func hasLongDigitRun(s string) bool {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) {
-			n++
-			if n >= 11 {
-				return true
-			}
-		} else {
-			n = 0
-		}
-	}
-	return false
 }

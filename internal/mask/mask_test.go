@@ -94,6 +94,45 @@ func TestText(t *testing.T) {
 		{"TwentyDigitsKept", "12345678901234567890", "12345678901234567890"},
 		{"InvalidUTF8Kept", "\xff13800138000\xfe", "\xff138****8000\xfe"},
 		{"Chinese", "手机13800138000已注册", "手机138****8000已注册"},
+
+		// Mobile numbers as people write them.
+		{"MobilePlus86Grouped", "call +86 138 0013 8000 now", "call +86 138 **** 8000 now"},
+		{"MobilePlus86Joined", "phone +8613800138000 taken", "phone +86138****8000 taken"},
+		{"Mobile0086Joined", "008613800138000", "0086138****8000"},
+		{"MobilePlus86Dashed", "+86-138-0013-8000", "+86-138-****-8000"},
+		{"MobileDashed", "手机 138-0013-8000 已注册", "手机 138-****-8000 已注册"},
+		{"MobileSpaced", "phone 138 0013 8000", "phone 138 **** 8000"},
+		{"MobileNoBreakSpaces", "138\u00a00013\u00a08000", "138\u00a0****\u00a08000"},
+		{"MobileFullWidth", "手机号１３８００１３８０００已存在", "手机号１３８****８０００已存在"},
+		{"MobileFullWidthIdeographicSpaces", "１３８\u3000００１３\u3000８０００", "１３８\u3000****\u3000８０００"},
+		{"MobileFullWidthHyphens", "１３８－００１３－８０００", "１３８－****－８０００"},
+
+		// ID numbers as people write them.
+		{"IDGrouped684", "id_card 110105 19491231 002X invalid", "id_card 110105 ******** 002X invalid"},
+		{"IDGrouped6444", "110105 1949 1231 002X", "110105 **** **** 002X"},
+		{"IDGroupedFours", "1101 0519 4912 3100 2X", "1101 05** **** **00 2X"},
+		{"IDGroupedDigitCheck", "440305-19900307-1235", "440305-********-1235"},
+		{"IDFullWidth", "１１０１０５１９４９１２３１００２Ｘ", "１１０１０５********００２Ｘ"},
+		{"IDFifteenDigits", "身份证110105491231002无效", "身份证***************无效"},
+		{"IDFifteenDigitsGrouped", "110105 491231 002", "****** ****** ***"},
+
+		// Card numbers in groups.
+		{"CardGrouped16", "card 6222 0212 3456 0123 frozen", "card **** **** **** 0123 frozen"},
+		{"CardGrouped19", "6222 0212 3456 7890 123", "**** **** **** ***0 123"},
+
+		// Not personal data: left alone.
+		{"MillisecondTimestampKept", "at 1705314600000 ms", "at 1705314600000 ms"},
+		{"RecordIDKept", "tasks/T20240101001: task_name is required", "tasks/T20240101001: task_name is required"},
+		{"ISOTimeKept", "recruitment_end_time 2024-02-10T23:59:59Z before 2024-01-20T00:00:00Z", "recruitment_end_time 2024-02-10T23:59:59Z before 2024-01-20T00:00:00Z"},
+		{"DateTimeKept", "2024-01-15 10:30:00", "2024-01-15 10:30:00"},
+		{"DateRangeKept", "2024-01-01 - 2024-12-31", "2024-01-01 - 2024-12-31"},
+		{"FifteenDigitsNotADateKept", "order 202401010000123", "order 202401010000123"},
+		{"FifteenDigitsAreaZeroKept", "ref 012345491231002", "ref 012345491231002"},
+		{"LandlineKept", "010-12345678", "010-12345678"},
+		{"LandlineWithCountryCodeKept", "+86 010 1234 5678", "+86 010 1234 5678"},
+		{"AmountKept", "amount 1000000000.00 too large", "amount 1000000000.00 too large"},
+		{"UUIDKept", "req 550e8400-e29b-41d4-a716-446655440000", "req 550e8400-e29b-41d4-a716-446655440000"},
+		{"DoubleSpaceBreaksAGroup", "138  0013  8000", "138  0013  8000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,8 +187,40 @@ func TestForKey(t *testing.T) {
 // tokenMask is the only shape Token may return for a non-empty value.
 var tokenMask = regexp.MustCompile(`^(?:([A-Za-z]{1,16}) )?\[redacted sha256:[0-9a-f]{4}\]$`)
 
+// fold rewrites full-width digits and check letters as ASCII and every
+// group separator Text knows as a space, so that the regular expressions
+// of FuzzMaskers see one spelling of each number.
+var fold = strings.NewReplacer(
+	"０", "0", "１", "1", "２", "2", "３", "3", "４", "4", "５", "5", "６", "6", "７", "7", "８", "8", "９", "9",
+	"Ｘ", "X", "ｘ", "x", "-", " ", "－", " ", "\u00a0", " ", "\u3000", " ",
+)
+
+// numberShapes are the numbers Text promises to leave no trace of, as they
+// read after fold, each bounded by non-digits.
+var numberShapes = func() []*regexp.Regexp {
+	date := `[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])`
+	var out []*regexp.Regexp
+	for _, p := range []string{
+		`1[3-9][0-9]{9}`,                                   // mobile
+		`(86|0086)1[3-9][0-9]{9}`,                          // mobile after a country code
+		`1[3-9][0-9] [0-9]{4} [0-9]{4}`,                    // mobile 3-4-4
+		`[0-9]{17}[0-9Xx]`,                                 // ID number
+		`[0-9]{6} [0-9]{8} [0-9]{3}[0-9Xx]`,                // ID number 6-8-4
+		`[0-9]{6} [0-9]{4} [0-9]{4} [0-9]{3}[0-9Xx]`,       // ID number 6-4-4-4
+		`[0-9]{4} [0-9]{4} [0-9]{4} [0-9]{4} [0-9][0-9Xx]`, // ID number 4-4-4-4-2
+		`[1-8][0-9]{5}` + date + `[0-9]{3}`,                // first-generation ID number
+		`[1-8][0-9]{5} ` + date + ` [0-9]{3}`,              // first-generation ID number 6-6-3
+		`[0-9]{16,19}`,                                     // card number
+		`[0-9]{4} [0-9]{4} [0-9]{4} [0-9]{4}( [0-9]{3})?`,  // card number in groups
+	} {
+		out = append(out, regexp.MustCompile(`(^|[^0-9])`+p+`($|[^0-9])`))
+	}
+	return out
+}()
+
 // FuzzMaskers checks that no masker shows more than its rule allows, for
-// any input.
+// any input, and that Text leaves no number of the shapes it promises to
+// find, changing nothing but digits and check letters into '*'.
 func FuzzMaskers(f *testing.F) {
 	for _, s := range []string{"11010519491231002X", "13800138000", "6222021234567890123", "张三", "12345", "", "\xff\xfe", "Bearer x"} {
 		f.Add(s)
@@ -184,7 +255,18 @@ func FuzzMaskers(f *testing.F) {
 		}
 		out := Text(s)
 		require.Equal(t, out, Text(out), "scrubbing is idempotent")
-		require.NotRegexp(t, `(^|[^0-9])1[3-9][0-9]{9}($|[^0-9])`, out)
-		require.NotRegexp(t, `(^|[^0-9])[0-9]{17}[0-9Xx]($|[^0-9])`, out)
+		folded := fold.Replace(out)
+		for _, re := range numberShapes {
+			require.NotRegexp(t, re, folded)
+		}
+		// Only digits and check letters change, each into one '*'.
+		in, got := []rune(s), []rune(out)
+		require.Len(t, got, len(in))
+		for i := range in {
+			if got[i] != in[i] {
+				require.Equal(t, '*', got[i])
+				require.Contains(t, "0123456789０１２３４５６７８９XxＸｘ", string(in[i]))
+			}
+		}
 	})
 }

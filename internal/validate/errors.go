@@ -13,19 +13,22 @@
 // phone, names, bank account, free text): reasons are logged and shown to
 // operators.
 //
-// Limits (lengths in Unicode code points):
+// The rules are the seed's (required fields, types, enumerations, the
+// payment_type references, ISO 8601 times) and those of channel-api.md
+// (the ID number, mobile and credit-code formats, YYYY-MM-DD dates). Beyond
+// them, a rule is kept only where a record breaking it is wrong for any
+// channel, and its comment says why; there are no length caps on text and
+// no bounds on the number of photos or documents:
 //
-//	channel_*_id               1..64; no whitespace, control characters, / \ ? # %; not "." or ".."
-//	license_number, bank_account, transaction_no       at most 64
-//	names and short labels                             at most 200
-//	registered_address, work_location                  at most 500
-//	descriptions, job_requirements, business_scope, remark   at most 5000
-//	URLs (absolute http or https, with a host)         at most 2048
-//	photos, supporting_docs                            at most 100 URLs each
-//	amount, salary.amount       > 0, < 10^12, at most 2 fractional digits
-//	scores, capitals, work_hours                       >= 0
-//	recruit_count                                      > 0
-//	times and dates                                    years 1900..9999
+//	channel_*_id                       1..64 code points; no whitespace, control characters, / \ ? # %; not "." or ".."
+//	URLs                               absolute http or https, with a host, without whitespace
+//	amount, salary.amount              > 0, < 10^13, at most 2 fractional digits
+//	recruit_count                      > 0
+//	capitals, work_hours               >= 0
+//	ends (recruitment, work, licence)  not before their starts
+//	times and dates                    years 1900..9999
+//	ID numbers                         a real birth date, 1900 to today
+//	business_license.expiry_date       a date, or 长期 (see NoExpiry)
 //
 // Every string must be valid UTF-8 and hold no control characters other
 // than newline and tab. Normalisation, done in place by the per-payload
@@ -37,12 +40,13 @@
 //   - times: any RFC 3339 offset and fraction becomes UTC
 //     YYYY-MM-DDTHH:MM:SSZ (fractions truncated); dates stay YYYY-MM-DD;
 //   - id_card, phone, social_credit_code, contact_phone, license_number,
-//     currency, bank_account, transaction_no, times and dates: surrounding
-//     whitespace is trimmed; a final x of id_card becomes X;
+//     currency, bank_account, transaction_no, times and dates (expiry_date
+//     too): surrounding whitespace is trimmed; a final x of id_card becomes
+//     X;
 //   - amounts: see Amount;
 //   - multi-line text (business_scope, wage_description,
 //     recruitment_description, job_requirements, remark,
-//     payment_basis.description): CR+LF line ends become LF.
+//     payment_basis.description): CR+LF and CR line ends become LF.
 //
 // Ids, names, URLs and other free text are never rewritten.
 package validate
@@ -64,7 +68,8 @@ const (
 	// RuleFormat ("format"): a value has the wrong characters or shape.
 	RuleFormat = "format"
 
-	// RuleLength ("length"): a value is too long or too short, or a list has too many items.
+	// RuleLength ("length"): a value has the wrong number of characters (an
+	// ID number, a mobile number, a credit code) or an id is too long.
 	RuleLength = "length"
 
 	// RuleChecksum ("checksum"): a check digit or check character does not match.
@@ -76,7 +81,7 @@ const (
 	// RuleTime ("time"): a value is not an RFC 3339 time.
 	RuleTime = "time"
 
-	// RuleOrder ("order"): a later time or date is not after the earlier one.
+	// RuleOrder ("order"): an end is before its start.
 	RuleOrder = "order"
 
 	// RulePositive ("positive"): a number must be greater than zero.

@@ -44,7 +44,7 @@ func ExampleTask() {
 	// task_type [enum]
 	// recruit_count [positive]
 	// recruitment_end_time [order]
-	// tasks/T20240101001: task_type: "seasonal" is not a task_type: want one of short_term, long_term, part_time, intern; recruit_count: must be greater than 0; recruitment_end_time: must be after recruitment_start_time
+	// tasks/T20240101001: task_type: "seasonal" is not a task_type: want one of short_term, long_term, part_time, intern; recruit_count: must be greater than 0; recruitment_end_time: must not be before recruitment_start_time
 }
 
 // ExampleIDCard tells apart the ways an ID number can be wrong.

@@ -9,24 +9,16 @@ import (
 	"unicode/utf8"
 )
 
-// Length limits, in Unicode code points. See the package documentation.
-const (
-	// MaxIDLen bounds a channel_*_id.
-	MaxIDLen = 64
-	// MaxCodeLen bounds license_number, bank_account and transaction_no.
-	MaxCodeLen = 64
-	// MaxNameLen bounds names and short labels.
-	MaxNameLen = 200
-	// MaxAddressLen bounds registered_address and work_location.
-	MaxAddressLen = 500
-	// MaxTextLen bounds descriptions, job_requirements, business_scope and
-	// remarks.
-	MaxTextLen = 5000
-	// MaxURLLen bounds a URL.
-	MaxURLLen = 2048
-	// MaxURLListItems bounds the number of photos or supporting_docs.
-	MaxURLListItems = 100
-)
+// MaxIDLen bounds a channel_*_id, in Unicode code points. It is the only
+// length limit: the seed bounds no text, so neither do the validators.
+//
+// The seed states no bound on ids either. This one is kept because the ids
+// are ours, not the channel's data: the HR system assigns them under
+// chansync's contract, they travel as URL path segments and as keys of
+// sync_state and of the queue's job arguments, and the ingest API refuses
+// longer ones when a record is written, so that the bound is met long
+// before a push.
+const MaxIDLen = 64
 
 var idCardWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
@@ -54,6 +46,11 @@ func IDCardCheckDigit(body string) byte {
 // check digit. The error is a *FieldError without a field, with rule
 // "length", "format", "date" (birth date) or "checksum". It never repeats
 // the number.
+//
+// The seed says only "身份证号码"; channel-api.md fixes the 18-character
+// form and its check digit. The birth-date rules are kept beyond that: a
+// number whose birth date is not a day, lies in the future or before 1900
+// (nobody then born works today) is no one's ID number, on any channel.
 func IDCard(s string) error {
 	if n := utf8.RuneCountInString(s); n != 18 {
 		return fieldErr(RuleLength, fmt.Sprintf("must be 18 characters, got %d", n))
@@ -87,8 +84,9 @@ func IDCard(s string) error {
 }
 
 // MobilePhone checks a mainland mobile number: 11 digits matching
-// ^1[3-9]\d{9}$. The error is a *FieldError with rule "format" (not all
-// digits), "length" or "prefix". It never repeats the number.
+// ^1[3-9]\d{9}$, as channel-api.md states for users.phone. The error is a
+// *FieldError with rule "format" (not all digits), "length" or "prefix".
+// It never repeats the number.
 func MobilePhone(s string) error {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {
@@ -100,32 +98,6 @@ func MobilePhone(s string) error {
 	}
 	if s[0] != '1' || s[1] < '3' {
 		return fieldErr(RulePrefix, "must start with 13 to 19")
-	}
-	return nil
-}
-
-// ContactPhone checks a contact number, which may be a landline: 5 to 20
-// characters of digits, spaces, '-', parentheses and a leading '+', with at
-// least 5 digits. The error is a *FieldError with rule "length" or
-// "format".
-func ContactPhone(s string) error {
-	n := utf8.RuneCountInString(s)
-	if n < 5 || n > 20 {
-		return fieldErr(RuleLength, fmt.Sprintf("must be 5 to 20 characters, got %d", n))
-	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == ' ' || c == '-' || c == '(' || c == ')':
-		case c == '+' && i == 0:
-		default:
-			return fieldErr(RuleFormat, "may hold only digits, spaces, '-', parentheses and a leading '+'")
-		}
-	}
-	if digits < 5 {
-		return fieldErr(RuleFormat, "must hold at least 5 digits")
 	}
 	return nil
 }
@@ -176,6 +148,11 @@ func SocialCreditCode(s string) error {
 // ID checks one of our channel_*_id values, which become URL path segments
 // on the channel: 1 to 64 characters of valid UTF-8, without whitespace,
 // control characters, '/', '\', '?', '#' or '%', and not "." or "..".
+//
+// The seed states none of this beyond "string, required", but an id that
+// breaks it cannot name its record in PUT and GET /kind/:id on any channel
+// (a '/' or '..' names another path, '?' and '#' end it, '%' escapes are
+// decoded, whitespace is trimmed by proxies). For the length, see MaxIDLen.
 func ID(s string) error {
 	if strings.TrimSpace(s) == "" {
 		return fieldErr(RuleRequired, "is required")
@@ -197,29 +174,35 @@ func ID(s string) error {
 	return nil
 }
 
-// Text checks a free-text value: valid UTF-8, no control characters other
-// than newline and tab, and at most max code points.
-func Text(s string, max int) error {
+// Text checks a free-text value: valid UTF-8, and no control characters
+// other than newline and tab. Its length is not bounded: the seed bounds no
+// text.
+//
+// Neither rule is the seed's, and both are kept: a JSON string is UTF-8, so
+// a value that is not cannot be sent as it is; and a control character (a
+// NUL, a BEL, an escape sequence) in a name, an address or a description is
+// a broken encoding or a binary paste, not text any channel means to hold.
+func Text(s string) error {
 	if !utf8.ValidString(s) {
 		return fieldErr(RuleUTF8, "is not valid UTF-8")
 	}
-	n := 0
 	for _, r := range s {
-		n++
 		if unicode.IsControl(r) && r != '\n' && r != '\t' {
 			return fieldErr(RuleControl, fmt.Sprintf("holds control character %U", r))
 		}
 	}
-	if n > max {
-		return fieldErr(RuleLength, fmt.Sprintf("must be at most %d characters, got %d", max, n))
-	}
 	return nil
 }
 
-// URL checks an absolute http or https URL with a host, at most 2048
-// characters, without whitespace or control characters.
+// URL checks an absolute http or https URL with a host, without whitespace
+// or control characters. Its length is not bounded.
+//
+// The seed calls these fields URLs (照片URL, 简历URL, 证明材料URL列表) and
+// its examples are https links; the channel must fetch what they name. A
+// relative path, a file: or javascript: URL, or one with a space (not a URL
+// at all, by RFC 3986) names nothing a remote channel can fetch.
 func URL(s string) error {
-	if err := Text(s, MaxURLLen); err != nil {
+	if err := Text(s); err != nil {
 		return err
 	}
 	if strings.ContainsFunc(s, unicode.IsSpace) {
@@ -228,20 +211,6 @@ func URL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
 		return fieldErr(RuleURL, "must be an absolute http or https URL")
-	}
-	return nil
-}
-
-// Currency checks an ISO 4217 style currency code: three uppercase ASCII
-// letters.
-func Currency(s string) error {
-	if len(s) != 3 {
-		return fieldErr(RuleFormat, "must be three uppercase letters, such as CNY")
-	}
-	for i := range 3 {
-		if s[i] < 'A' || s[i] > 'Z' {
-			return fieldErr(RuleFormat, "must be three uppercase letters, such as CNY")
-		}
 	}
 	return nil
 }

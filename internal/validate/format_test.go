@@ -110,33 +110,6 @@ func TestMobilePhone(t *testing.T) {
 	}
 }
 
-func TestContactPhone(t *testing.T) {
-	t.Parallel()
-
-	tests := []struct {
-		name string
-		in   string
-		rule string
-	}{
-		{"SeedLandline", "010-12345678", ""},
-		{"Mobile", "13800138000", ""},
-		{"International", "+86 (10) 1234-5678", ""},
-		{"FiveDigits", "12345", ""},
-		{"FourDigits", "1234", RuleLength},
-		{"TwentyOneCharacters", "123456789012345678901", RuleLength},
-		{"Letters", "010-CALL-NOW", RuleFormat},
-		{"PlusInside", "010+12345678", RuleFormat},
-		{"TooFewDigits", "(12) - 34", RuleFormat},
-		{"Newline", "010\n12345678", RuleFormat},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			requireRule(t, ContactPhone(tt.in), tt.rule)
-		})
-	}
-}
-
 func TestSocialCreditCode(t *testing.T) {
 	t.Parallel()
 
@@ -212,24 +185,22 @@ func TestText(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		max  int
 		rule string
 	}{
-		{"Chinese", "身体健康,能吃苦耐劳", 10, ""},
-		{"NewlineAndTab", "line one\n\tline two", 100, ""},
-		{"ExactlyMaxCodePoints", strings.Repeat("字", 200), 200, ""},
-		{"OverMaxCodePoints", strings.Repeat("字", 201), 200, RuleLength},
-		{"InvalidUTF8", "ab\xc3(", 100, RuleUTF8},
-		{"CarriageReturn", "a\rb", 100, RuleControl},
-		{"NUL", "a\x00b", 100, RuleControl},
-		{"Escape", "a\x1b[31mb", 100, RuleControl},
-		{"DEL", "a\x7fb", 100, RuleControl},
-		{"C1Control", "a\u0085b", 100, RuleControl},
+		{"Chinese", "身体健康,能吃苦耐劳", ""},
+		{"NewlineAndTab", "line one\n\tline two", ""},
+		{"LongTextIsNotCapped", strings.Repeat("字", 100_000), ""},
+		{"InvalidUTF8", "ab\xc3(", RuleUTF8},
+		{"CarriageReturn", "a\rb", RuleControl},
+		{"NUL", "a\x00b", RuleControl},
+		{"Escape", "a\x1b[31mb", RuleControl},
+		{"DEL", "a\x7fb", RuleControl},
+		{"C1Control", "a\u0085b", RuleControl},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			requireRule(t, Text(tt.in, tt.max), tt.rule)
+			requireRule(t, Text(tt.in), tt.rule)
 		})
 	}
 }
@@ -245,8 +216,7 @@ func TestURL(t *testing.T) {
 		{"HTTPS", "https://cdn.example.com/face/photo1.jpg", ""},
 		{"HTTPWithQuery", "http://cdn.example.com/a.pdf?v=1&x=%E4%B8%AD", ""},
 		{"UppercaseScheme", "HTTPS://cdn.example.com/a.jpg", ""},
-		{"Max", "https://e.com/" + strings.Repeat("a", MaxURLLen-14), ""},
-		{"TooLong", "https://e.com/" + strings.Repeat("a", MaxURLLen-13), RuleLength},
+		{"LongURLIsNotCapped", "https://e.com/" + strings.Repeat("a", 10_000), ""},
 		{"Empty", "", RuleURL},
 		{"Relative", "/face/photo1.jpg", RuleURL},
 		{"NoHost", "https:///a.jpg", RuleURL},
@@ -261,30 +231,6 @@ func TestURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			requireRule(t, URL(tt.in), tt.rule)
-		})
-	}
-}
-
-func TestCurrency(t *testing.T) {
-	t.Parallel()
-
-	tests := []struct {
-		name string
-		in   string
-		rule string
-	}{
-		{"CNY", "CNY", ""},
-		{"USD", "USD", ""},
-		{"Lowercase", "cny", RuleFormat},
-		{"TwoLetters", "CN", RuleFormat},
-		{"FourLetters", "CNYY", RuleFormat},
-		{"Digits", "156", RuleFormat},
-		{"Symbol", "¥", RuleFormat},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			requireRule(t, Currency(tt.in), tt.rule)
 		})
 	}
 }

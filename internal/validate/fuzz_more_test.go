@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"regexp"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -9,24 +8,7 @@ import (
 )
 
 // Fuzz targets for the format checkers fuzz_test.go does not cover:
-// Currency and NonNegative. Corpora under testdata/fuzz/<Name>/.
-
-var currencyCode = regexp.MustCompile(`^[A-Z]{3}$`)
-
-func FuzzCurrency(f *testing.F) {
-	for _, s := range []string{"CNY", "USD", "cny", "CN", "CNYY", " CNY", "ＣＮＹ", "¥", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		t.Parallel()
-		err := Currency(s)
-		fe := requireCheckerError(t, err)
-		require.Equal(t, currencyCode.MatchString(s), err == nil)
-		if fe != nil {
-			require.Equal(t, RuleFormat, fe.Rule)
-		}
-	})
-}
+// NonNegative. Corpora under testdata/fuzz/<Name>/.
 
 func FuzzNonNegative(f *testing.F) {
 	for _, s := range []string{"0", "-0", "0.98", "-0.5", "1e3", "-1e-3", "12.345", "NaN", "Infinity", "", "1e99999", "0x10", "1_000"} {

@@ -86,28 +86,6 @@ func FuzzMobilePhone(f *testing.F) {
 	})
 }
 
-func FuzzContactPhone(f *testing.F) {
-	for _, s := range []string{"010-12345678", "+86 (10) 1234-5678", "13800138000", "1234", "-----", ""} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		t.Parallel()
-		if requireCheckerError(t, ContactPhone(s)) != nil {
-			return
-		}
-		require.GreaterOrEqual(t, len(s), 5)
-		require.LessOrEqual(t, len(s), 20)
-		digits := 0
-		for i, r := range s {
-			require.True(t, unicode.IsDigit(r) && r < 128 || strings.ContainsRune(" -()", r) || r == '+' && i == 0, "char %q", r)
-			if r >= '0' && r <= '9' {
-				digits++
-			}
-		}
-		require.GreaterOrEqual(t, digits, 5)
-	})
-}
-
 func FuzzSocialCreditCode(f *testing.F) {
 	for _, s := range []string{"91350100M000100Y43", "91110000MA00ABCD01", "91350100M000100O43", "91350100m000100y43", "", "91350100M000100Y4三"} {
 		f.Add(s)
@@ -154,16 +132,15 @@ func FuzzID(f *testing.F) {
 }
 
 func FuzzText(f *testing.F) {
-	f.Add("身体健康,能吃苦耐劳\n\t", 20)
-	f.Add("a\rb", 10)
-	f.Add("\xff", 10)
-	f.Fuzz(func(t *testing.T, s string, max int) {
+	f.Add("身体健康,能吃苦耐劳\n\t")
+	f.Add("a\rb")
+	f.Add("\xff")
+	f.Fuzz(func(t *testing.T, s string) {
 		t.Parallel()
-		if requireCheckerError(t, Text(s, max)) != nil {
+		if requireCheckerError(t, Text(s)) != nil {
 			return
 		}
 		require.True(t, utf8.ValidString(s))
-		require.LessOrEqual(t, utf8.RuneCountInString(s), max)
 		for _, r := range s {
 			require.True(t, !unicode.IsControl(r) || r == '\n' || r == '\t')
 		}
@@ -184,7 +161,6 @@ func FuzzURL(f *testing.F) {
 		require.Contains(t, []string{"http", "https"}, u.Scheme)
 		require.NotEmpty(t, u.Host)
 		require.False(t, strings.ContainsFunc(s, unicode.IsSpace))
-		require.LessOrEqual(t, utf8.RuneCountInString(s), MaxURLLen)
 	})
 }
 
@@ -227,7 +203,7 @@ func FuzzDate(f *testing.F) {
 }
 
 func FuzzAmount(f *testing.F) {
-	for _, s := range []string{"5000", "5000.00", "12.500", "1e3", "0", "-1", "0.001", "1e12", "1e9999", "NaN", ""} {
+	for _, s := range []string{"5000", "5000.00", "12.500", "1e3", "0", "-0", "-1", "0.001", "1e12", "1e13", "1e9999", "NaN", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -244,7 +220,7 @@ func FuzzAmount(f *testing.F) {
 		require.NoError(t, err)
 		require.True(t, d.Equal(in), "normalisation keeps the value")
 		require.True(t, d.IsPositive())
-		require.True(t, d.LessThan(decimal.New(1, 12)))
+		require.True(t, d.LessThan(decimal.New(1, 13)))
 		again, err := Amount(out)
 		require.NoError(t, err)
 		require.Equal(t, out, again, "normalisation is idempotent")
@@ -356,11 +332,11 @@ func FuzzCompany(f *testing.F) {
 		t.Parallel()
 		fuzzPayload(t, data, Company, func(t *testing.T, c *channelbody.Company) {
 			require.NoError(t, SocialCreditCode(c.SocialCreditCode))
-			if c.ContactPhone != "" {
-				require.NoError(t, ContactPhone(c.ContactPhone))
+			if bl := c.BusinessLicense; bl != nil && bl.IssueDate != "" && bl.ExpiryDate != "" && !slices.Contains(NoExpiry, bl.ExpiryDate) {
+				require.LessOrEqual(t, bl.IssueDate, bl.ExpiryDate)
 			}
-			if bl := c.BusinessLicense; bl != nil && bl.IssueDate != "" && bl.ExpiryDate != "" {
-				require.Less(t, bl.IssueDate, bl.ExpiryDate)
+			if bl := c.BusinessLicense; bl != nil && bl.ExpiryDate != "" && !slices.Contains(NoExpiry, bl.ExpiryDate) {
+				require.NoError(t, Date(bl.ExpiryDate))
 			}
 		})
 	})
@@ -378,11 +354,11 @@ func FuzzTask(f *testing.F) {
 			require.Positive(t, k.RecruitCount)
 			requireNormalTime(t, k.RecruitmentStartTime)
 			requireNormalTime(t, k.RecruitmentEndTime)
-			require.Less(t, k.RecruitmentStartTime, k.RecruitmentEndTime, "normal times sort as text")
+			require.LessOrEqual(t, k.RecruitmentStartTime, k.RecruitmentEndTime, "normal times sort as text")
 			requireNormalTime(t, k.WorkStartTime)
 			requireNormalTime(t, k.WorkEndTime)
 			if k.WorkStartTime != "" && k.WorkEndTime != "" {
-				require.Less(t, k.WorkStartTime, k.WorkEndTime)
+				require.LessOrEqual(t, k.WorkStartTime, k.WorkEndTime)
 			}
 			if s := k.Salary; s != nil {
 				requireCode(t, SalaryTypes, s.SalaryType, true)
@@ -427,9 +403,6 @@ func FuzzPayment(f *testing.F) {
 			require.NotNil(t, p.PaymentBasis)
 			if b := p.PaymentBasis; b.WorkDateStart != "" && b.WorkDateEnd != "" {
 				require.LessOrEqual(t, b.WorkDateStart, b.WorkDateEnd)
-			}
-			if p.Currency != "" {
-				require.NoError(t, Currency(p.Currency))
 			}
 			require.True(t, slices.IndexFunc(p.PaymentBasis.SupportingDocs, func(s string) bool { return URL(s) != nil }) < 0)
 		})

@@ -22,7 +22,8 @@ func TestAmount(t *testing.T) {
 		{"TrailingZerosBeyondTwoDropped", "12.500", "12.5", ""},
 		{"ExponentRewritten", "1e3", "1000", ""},
 		{"NegativeExponent", "125E-2", "1.25", ""},
-		{"JustUnderMax", "999999999999.99", "999999999999.99", ""},
+		{"JustUnderMax", "9999999999999.99", "9999999999999.99", ""},
+		{"TrillionAccepted", "1e12", "1000000000000", ""},
 		{"Empty", "", "", RuleRequired},
 		{"Zero", "0", "", RulePositive},
 		{"ZeroWithDecimals", "0.00", "", RulePositive},
@@ -31,7 +32,7 @@ func TestAmount(t *testing.T) {
 		{"NegativeCent", "-0.01", "", RulePositive},
 		{"ThreeDecimals", "100.123", "", RulePrecision},
 		{"TenthOfACent", "0.001", "", RulePrecision},
-		{"Max", "1000000000000", "", RuleRange},
+		{"Max", "10000000000000", "", RuleRange},
 		{"HugeExponent", "1e999", "", RuleRange},
 		{"LeadingZero", "0100", "", RuleType},
 		{"LeadingPlus", "+100", "", RuleType},
@@ -56,6 +57,28 @@ func TestAmount(t *testing.T) {
 			again, err := Amount(got)
 			require.NoError(t, err)
 			require.Equal(t, got, again, "normalisation is idempotent")
+		})
+	}
+}
+
+func TestNumber(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		in   string
+		rule string
+	}{
+		{"Score", "95.5", ""},
+		{"NegativeScore", "-0.25", ""},
+		{"Exponent", "1.5e-3", ""},
+		{"NotANumber", "high", RuleType},
+		{"Empty", "", RuleType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			requireRule(t, Number(tt.in), tt.rule)
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ func User(u *channelbody.User) Errors {
 	}
 	var errs Errors
 	errs.Check("channel_user_id", ID(u.ChannelUserID))
-	requiredText(&errs, "name", u.Name, MaxNameLen)
+	requiredText(&errs, "name", u.Name)
 
 	u.IDCard = strings.TrimSpace(u.IDCard)
 	if len(u.IDCard) == 18 && u.IDCard[17] == 'x' {
@@ -39,9 +40,10 @@ func User(u *channelbody.User) Errors {
 			errs.Add(p+"certified", RuleRequired, "is required")
 		}
 		requiredTime(&errs, p+"certification_time", &lc.CertificationTime)
-		optionalText(&errs, p+"certification_method", lc.CertificationMethod, MaxNameLen)
-		nonNegative(&errs, p+"face_score", lc.FaceScore)
-		nonNegative(&errs, p+"liveness_score", lc.LivenessScore)
+		optionalText(&errs, p+"certification_method", lc.CertificationMethod)
+		// Scores are numbers of any sign: a similarity may be negative.
+		number(&errs, p+"face_score", lc.FaceScore)
+		number(&errs, p+"liveness_score", lc.LivenessScore)
 		urlList(&errs, p+"photos", lc.Photos)
 	}
 	return errs
@@ -56,35 +58,37 @@ func Company(c *channelbody.Company) Errors {
 	}
 	var errs Errors
 	errs.Check("channel_company_id", ID(c.ChannelCompanyID))
-	requiredText(&errs, "company_name", c.CompanyName, MaxNameLen)
+	requiredText(&errs, "company_name", c.CompanyName)
 
 	c.SocialCreditCode = strings.TrimSpace(c.SocialCreditCode)
 	if required(&errs, "social_credit_code", c.SocialCreditCode) {
 		errs.Check("social_credit_code", SocialCreditCode(c.SocialCreditCode))
 	}
-	optionalText(&errs, "legal_person", c.LegalPerson, MaxNameLen)
-	optionalText(&errs, "contact_person", c.ContactPerson, MaxNameLen)
+	optionalText(&errs, "legal_person", c.LegalPerson)
+	optionalText(&errs, "contact_person", c.ContactPerson)
+	// contact_phone may be a landline, with an extension, written any way:
+	// the seed gives it no format, so it is free text.
 	c.ContactPhone = strings.TrimSpace(c.ContactPhone)
-	if c.ContactPhone != "" {
-		errs.Check("contact_phone", ContactPhone(c.ContactPhone))
-	}
+	optionalText(&errs, "contact_phone", c.ContactPhone)
 
 	if bl := c.BusinessLicense; bl != nil {
 		const p = "business_license."
 		bl.LicenseNumber = strings.TrimSpace(bl.LicenseNumber)
-		requiredText(&errs, p+"license_number", bl.LicenseNumber, MaxCodeLen)
+		requiredText(&errs, p+"license_number", bl.LicenseNumber)
 		optionalURL(&errs, p+"license_photo", bl.LicensePhoto)
 		issue, okIssue := optionalDate(&errs, p+"issue_date", &bl.IssueDate)
-		expiry, okExpiry := optionalDate(&errs, p+"expiry_date", &bl.ExpiryDate)
-		if okIssue && okExpiry && !expiry.After(issue) {
-			errs.Add(p+"expiry_date", RuleOrder, "must be after issue_date")
+		expiry, okExpiry := expiryDate(&errs, p+"expiry_date", &bl.ExpiryDate)
+		// Not the seed's rule: a licence cannot expire before it is issued.
+		if okIssue && okExpiry && expiry.Before(issue) {
+			errs.Add(p+"expiry_date", RuleOrder, "must not be before issue_date")
 		}
+		// Not the seed's rule: capital is money, and money is not negative.
 		nonNegative(&errs, p+"registration_capital", bl.RegistrationCapital)
 		nonNegative(&errs, p+"paid_in_capital", bl.PaidInCapital)
 	}
 
-	optionalText(&errs, "registered_address", c.RegisteredAddress, MaxAddressLen)
-	multilineText(&errs, "business_scope", &c.BusinessScope, MaxTextLen)
+	optionalText(&errs, "registered_address", c.RegisteredAddress)
+	multilineText(&errs, "business_scope", &c.BusinessScope)
 	return errs
 }
 
@@ -99,25 +103,28 @@ func Task(t *channelbody.Task) Errors {
 	var errs Errors
 	errs.Check("channel_task_id", ID(t.ChannelTaskID))
 	errs.Check("channel_company_id", ID(t.ChannelCompanyID))
-	requiredText(&errs, "task_name", t.TaskName, MaxNameLen)
+	requiredText(&errs, "task_name", t.TaskName)
 	enum(&errs, "task_type", &t.TaskType, TaskTypes, true)
+	// Not the seed's rule (it says "integer"): a recruitment of nobody, or
+	// fewer, is no recruitment.
 	if t.RecruitCount <= 0 {
 		errs.Add("recruit_count", RulePositive, "must be greater than 0")
 	}
+	// Not the seed's rules: an end before its start is no period.
 	rStart, okRS := requiredTime(&errs, "recruitment_start_time", &t.RecruitmentStartTime)
 	rEnd, okRE := requiredTime(&errs, "recruitment_end_time", &t.RecruitmentEndTime)
-	if okRS && okRE && !rEnd.After(rStart) {
-		errs.Add("recruitment_end_time", RuleOrder, "must be after recruitment_start_time")
+	if okRS && okRE && rEnd.Before(rStart) {
+		errs.Add("recruitment_end_time", RuleOrder, "must not be before recruitment_start_time")
 	}
 	wStart, okWS := optionalTime(&errs, "work_start_time", &t.WorkStartTime)
 	wEnd, okWE := optionalTime(&errs, "work_end_time", &t.WorkEndTime)
-	if okWS && okWE && !wEnd.After(wStart) {
-		errs.Add("work_end_time", RuleOrder, "must be after work_start_time")
+	if okWS && okWE && wEnd.Before(wStart) {
+		errs.Add("work_end_time", RuleOrder, "must not be before work_start_time")
 	}
-	multilineText(&errs, "wage_description", &t.WageDescription, MaxTextLen)
-	multilineText(&errs, "recruitment_description", &t.RecruitmentDescription, MaxTextLen)
-	optionalText(&errs, "work_location", t.WorkLocation, MaxAddressLen)
-	multilineText(&errs, "job_requirements", &t.JobRequirements, MaxTextLen)
+	multilineText(&errs, "wage_description", &t.WageDescription)
+	multilineText(&errs, "recruitment_description", &t.RecruitmentDescription)
+	optionalText(&errs, "work_location", t.WorkLocation)
+	multilineText(&errs, "job_requirements", &t.JobRequirements)
 
 	if s := t.Salary; s != nil {
 		const p = "salary."
@@ -127,8 +134,8 @@ func Task(t *channelbody.Task) Errors {
 		} else if norm, err := Amount(s.Amount.String()); errs.Check(p+"amount", err) {
 			*s.Amount = json.Number(norm)
 		}
-		currency(&errs, p+"currency", &s.Currency)
-		optionalText(&errs, p+"settlement_type", s.SettlementType, MaxNameLen)
+		trimmedText(&errs, p+"currency", &s.Currency)
+		optionalText(&errs, p+"settlement_type", s.SettlementType)
 	}
 	enum(&errs, "status", &t.Status, TaskStatuses, false)
 	return errs
@@ -147,9 +154,9 @@ func Application(a *channelbody.Application) Errors {
 	errs.Check("channel_task_id", ID(a.ChannelTaskID))
 	requiredTime(&errs, "applied_at", &a.AppliedAt)
 	optionalURL(&errs, "resume_url", a.ResumeURL)
-	optionalText(&errs, "application_channel", a.ApplicationChannel, MaxNameLen)
+	optionalText(&errs, "application_channel", a.ApplicationChannel)
 	enum(&errs, "status", &a.Status, ApplicationStatuses, false)
-	multilineText(&errs, "remark", &a.Remark, MaxTextLen)
+	multilineText(&errs, "remark", &a.Remark)
 	return errs
 }
 
@@ -183,32 +190,32 @@ func Payment(p *channelbody.Payment) Errors {
 	if norm, err := Amount(p.Amount.String()); errs.Check("amount", err) {
 		p.Amount = json.Number(norm)
 	}
-	currency(&errs, "currency", &p.Currency)
+	trimmedText(&errs, "currency", &p.Currency)
 	requiredTime(&errs, "payment_time", &p.PaymentTime)
-	optionalText(&errs, "payment_method", p.PaymentMethod, MaxNameLen)
-	optionalText(&errs, "payment_channel", p.PaymentChannel, MaxNameLen)
-	optionalText(&errs, "bank_name", p.BankName, MaxNameLen)
-	p.BankAccount = strings.TrimSpace(p.BankAccount)
-	optionalText(&errs, "bank_account", p.BankAccount, MaxCodeLen)
-	p.TransactionNo = strings.TrimSpace(p.TransactionNo)
-	optionalText(&errs, "transaction_no", p.TransactionNo, MaxCodeLen)
+	optionalText(&errs, "payment_method", p.PaymentMethod)
+	optionalText(&errs, "payment_channel", p.PaymentChannel)
+	optionalText(&errs, "bank_name", p.BankName)
+	trimmedText(&errs, "bank_account", &p.BankAccount)
+	trimmedText(&errs, "transaction_no", &p.TransactionNo)
 
 	if b := p.PaymentBasis; b == nil {
 		errs.Add("payment_basis", RuleRequired, "is required")
 	} else {
 		const f = "payment_basis."
-		requiredText(&errs, f+"basis_type", b.BasisType, MaxNameLen)
+		requiredText(&errs, f+"basis_type", b.BasisType)
+		// Not the seed's rules: no one works negative hours, and a period
+		// does not end before it starts.
 		nonNegative(&errs, f+"work_hours", b.WorkHours)
 		start, okStart := optionalDate(&errs, f+"work_date_start", &b.WorkDateStart)
 		end, okEnd := optionalDate(&errs, f+"work_date_end", &b.WorkDateEnd)
 		if okStart && okEnd && end.Before(start) {
 			errs.Add(f+"work_date_end", RuleOrder, "must not be before work_date_start")
 		}
-		multilineText(&errs, f+"description", &b.Description, MaxTextLen)
+		multilineText(&errs, f+"description", &b.Description)
 		urlList(&errs, f+"supporting_docs", b.SupportingDocs)
 	}
 	enum(&errs, "status", &p.Status, PaymentStatuses, false)
-	multilineText(&errs, "remark", &p.Remark, MaxTextLen)
+	multilineText(&errs, "remark", &p.Remark)
 	return errs
 }
 
@@ -226,27 +233,36 @@ func required(errs *Errors, field, s string) bool {
 	return true
 }
 
-func requiredText(errs *Errors, field, s string, max int) {
+func requiredText(errs *Errors, field, s string) {
 	if required(errs, field, s) {
-		errs.Check(field, Text(s, max))
+		errs.Check(field, Text(s))
 	}
 }
 
-func optionalText(errs *Errors, field, s string, max int) {
+func optionalText(errs *Errors, field, s string) {
 	if s != "" {
-		errs.Check(field, Text(s, max))
+		errs.Check(field, Text(s))
 	}
 }
 
-// crlf matches a line end of one or more CRs and an LF.
-var crlf = regexp.MustCompile(`\r+\n`)
+// trimmedText trims surrounding whitespace from *s, then checks it as
+// optional text.
+func trimmedText(errs *Errors, field string, s *string) {
+	*s = strings.TrimSpace(*s)
+	optionalText(errs, field, *s)
+}
 
-// multilineText normalises CRLF line ends to LF, then checks the text.
-func multilineText(errs *Errors, field string, s *string, max int) {
+// lineEnd matches a line end other than LF: one or more CRs, with or
+// without an LF after them (Windows and old Mac text).
+var lineEnd = regexp.MustCompile(`\r+\n?`)
+
+// multilineText normalises CRLF and CR line ends to LF, then checks the
+// text.
+func multilineText(errs *Errors, field string, s *string) {
 	if strings.Contains(*s, "\r") {
-		*s = crlf.ReplaceAllLiteralString(*s, "\n")
+		*s = lineEnd.ReplaceAllLiteralString(*s, "\n")
 	}
-	optionalText(errs, field, *s, max)
+	optionalText(errs, field, *s)
 }
 
 func optionalURL(errs *Errors, field, s string) {
@@ -255,11 +271,8 @@ func optionalURL(errs *Errors, field, s string) {
 	}
 }
 
+// urlList checks each URL of a list; the seed bounds not their number.
 func urlList(errs *Errors, field string, list []string) {
-	if len(list) > MaxURLListItems {
-		errs.Add(field, RuleLength, fmt.Sprintf("must hold at most %d URLs, got %d", MaxURLListItems, len(list)))
-		return
-	}
 	for i, s := range list {
 		errs.Check(fmt.Sprintf("%s[%d]", field, i), URL(s))
 	}
@@ -268,6 +281,12 @@ func urlList(errs *Errors, field string, list []string) {
 func nonNegative(errs *Errors, field string, n *json.Number) {
 	if n != nil {
 		errs.Check(field, NonNegative(n.String()))
+	}
+}
+
+func number(errs *Errors, field string, n *json.Number) {
+	if n != nil {
+		errs.Check(field, Number(n.String()))
 	}
 }
 
@@ -287,13 +306,6 @@ func enum(errs *Errors, field string, s *string, e *Enum, isRequired bool) bool 
 	}
 	*s = code
 	return true
-}
-
-func currency(errs *Errors, field string, s *string) {
-	*s = strings.TrimSpace(*s)
-	if *s != "" {
-		errs.Check(field, Currency(*s))
-	}
 }
 
 // requiredTime normalises *s to the channel's time format and returns the
@@ -316,6 +328,29 @@ func optionalTime(errs *Errors, field string, s *string) (time.Time, bool) {
 	}
 	*s = t.Format(TimeLayout)
 	return t, true
+}
+
+// NoExpiry are the words a business licence's expiry_date may hold instead
+// of a date: the licence does not expire. They are sent as written.
+var NoExpiry = []string{"长期", "长期有效", "永久"}
+
+// expiryDate checks an optional expiry_date: a date (see optionalDate) or
+// one of the NoExpiry words. It returns the date, and whether there is one.
+//
+// The seed says only "有效期至" (valid until); channel-api.md writes the
+// nested dates YYYY-MM-DD; a licence that never expires says 长期, and that
+// is no reason to hold a company back.
+func expiryDate(errs *Errors, field string, s *string) (time.Time, bool) {
+	*s = strings.TrimSpace(*s)
+	if slices.Contains(NoExpiry, *s) {
+		return time.Time{}, false
+	}
+	var own Errors
+	d, ok := optionalDate(&own, field, s)
+	for _, e := range own {
+		errs.Add(e.Field, e.Rule, e.Detail+", or 长期 for a licence that does not expire")
+	}
+	return d, ok
 }
 
 func optionalDate(errs *Errors, field string, s *string) (time.Time, bool) {

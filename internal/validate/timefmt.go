@@ -21,6 +21,11 @@ func FormatTime(t time.Time) string {
 // seconds, such as "2024-01-15T18:30:00.5+08:00", and returns it in UTC
 // truncated to the second. The UTC year must be 1900..9999. The error is a
 // *FieldError with rule "time".
+//
+// The seed's type table fixes the format (ISO 8601, YYYY-MM-DDTHH:MM:SSZ),
+// so a value that is not a time cannot be sent; the years are kept beyond
+// it: YYYY holds none after 9999, and no application, certification or
+// payment of today's workers dates from before 1900.
 func ParseTime(s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
@@ -45,7 +50,8 @@ func NormalizeTime(s string) (string, error) {
 }
 
 // ParseDate parses a strict YYYY-MM-DD date that names a real calendar
-// day, year 1900..9999. The error is a *FieldError with rule "date".
+// day, year 1900..9999 (see ParseTime for the years). The error is a
+// *FieldError with rule "date".
 func ParseDate(s string) (time.Time, error) {
 	t, err := time.Parse(DateLayout, s)
 	if err != nil || len(s) != len(DateLayout) {

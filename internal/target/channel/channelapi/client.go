@@ -3,6 +3,14 @@
 // companies, tasks, applications and payments, and the three lists. Errors
 // are *Error values classified as transient, rate-limited, auth or
 // permanent, however the channel or a gateway in front of it answered.
+//
+// The client does not trust the channel: it follows no redirects (a 3xx is
+// an error naming the host it pointed to, and the token request with the
+// secret goes nowhere else), it speaks plain http only to loopback hosts,
+// it caps a Retry-After at Config.MaxRetryAfter, it cuts any text it keeps
+// from an answer to MaxMessageLen bytes, and it never lets a failure of the
+// token endpoints pass for a verdict on the record being pushed (see
+// ErrTokenEndpoint).
 package channelapi
 
 import (
@@ -15,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -28,16 +37,21 @@ import (
 // maxAnswer caps how much of an answer is read.
 const maxAnswer = 8 << 20
 
+// maxTokenLen bounds an access or refresh token the channel hands out.
+const maxTokenLen = 8 << 10
+
 // Config configures a Client.
 type Config struct {
 	// BaseURL is the API root including its path prefix, e.g.
-	// https://api.example.com/api/v1.
+	// https://api.example.com/api/v1. It must be https, except for a
+	// loopback host (127.0.0.0/8, ::1, localhost); see CheckBaseURL.
 	BaseURL string
 	// AppKey and Secret are the credentials for POST /auth/token.
 	AppKey string
 	Secret string
 	// HTTPClient sends the requests. Default: a keep-alive client sized for
-	// 64 concurrent callers, with a 30s timeout.
+	// 64 concurrent callers, with a 30s timeout. The client uses a copy of
+	// it that follows no redirects; the given one is left as it is.
 	HTTPClient *http.Client
 	// Limiter, if set, is waited on before every request.
 	Limiter *rate.Limiter
@@ -53,6 +67,10 @@ type Config struct {
 	ShareTokenFunc func(fetch FetchTokenFunc) FetchTokenFunc
 	// AuthHold is how long a refused-credentials error is remembered.
 	AuthHold time.Duration
+	// MaxRetryAfter caps the wait a 429's Retry-After may ask for (the
+	// RetryAfter of the *Error). Default DefaultMaxRetryAfter (15 min);
+	// negative is an error.
+	MaxRetryAfter time.Duration
 	// NowFunc is the clock. Default time.Now.
 	NowFunc func() time.Time
 	// ObserveFunc, if set, is told of every request's outcome: route names
@@ -63,15 +81,16 @@ type Config struct {
 
 // Client calls the channel API. It is safe for concurrent use.
 type Client struct {
-	base    *url.URL
-	appKey  string
-	secret  string
-	http    *http.Client
-	limiter *rate.Limiter
-	logger  *slog.Logger
-	tokens  *TokenSource
-	now     func() time.Time
-	observe func(op string, err *Error, took time.Duration)
+	base          *url.URL
+	appKey        string
+	secret        string
+	http          *http.Client
+	limiter       *rate.Limiter
+	logger        *slog.Logger
+	tokens        *TokenSource
+	now           func() time.Time
+	observe       func(op string, err *Error, took time.Duration)
+	maxRetryAfter time.Duration
 
 	tokenCalls, refreshCalls atomic.Int64
 }
@@ -81,9 +100,15 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" {
 		return nil, errors.New("channel client: BaseURL is required")
 	}
+	if err := CheckBaseURL(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("channel client: BaseURL %w", err)
+	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
-	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return nil, fmt.Errorf("channel client: BaseURL %q is not an http(s) URL", cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("channel client: BaseURL %w", err)
+	}
+	if cfg.MaxRetryAfter < 0 {
+		return nil, fmt.Errorf("channel client: MaxRetryAfter must not be negative, got %s", cfg.MaxRetryAfter)
 	}
 	if cfg.AppKey == "" {
 		return nil, errors.New("channel client: AppKey is required")
@@ -92,21 +117,32 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("channel client: Secret is required")
 	}
 	c := &Client{
-		base:    base,
-		appKey:  cfg.AppKey,
-		secret:  cfg.Secret,
-		http:    cfg.HTTPClient,
-		limiter: cfg.Limiter,
-		logger:  cfg.Logger,
-		now:     cfg.NowFunc,
-		observe: cfg.ObserveFunc,
+		base:          base,
+		appKey:        cfg.AppKey,
+		secret:        cfg.Secret,
+		limiter:       cfg.Limiter,
+		logger:        cfg.Logger,
+		now:           cfg.NowFunc,
+		observe:       cfg.ObserveFunc,
+		maxRetryAfter: cfg.MaxRetryAfter,
+	}
+	if c.maxRetryAfter == 0 {
+		c.maxRetryAfter = DefaultMaxRetryAfter
 	}
 	if c.observe == nil {
 		c.observe = func(string, *Error, time.Duration) {}
 	}
-	if c.http == nil {
-		c.http = DefaultHTTPClient()
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = DefaultHTTPClient()
 	}
+	// A copy, so that the caller's client keeps its own policy: this one
+	// hands every 3xx back instead of following it. Following would re-send
+	// the token request, secret and all, to whatever origin a redirect
+	// names (a 307 and a 308 keep the method and the body).
+	noRedirects := *hc
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	c.http = &noRedirects
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
@@ -124,6 +160,38 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	return c, nil
+}
+
+// CheckBaseURL checks a channel base URL: an absolute https URL with a
+// host, or an http URL whose host is a loopback address (127.0.0.0/8, ::1)
+// or localhost, for a simulator on the same machine. Anything else would
+// send the secret and the personal data in the clear. The error does not
+// name the setting (the caller does) and never repeats a password the URL
+// may hold.
+func CheckBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.Opaque != "" {
+		return errors.New("must be an absolute https URL with a host, such as https://api.example.com/api/v1")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("must be https: plain http is allowed only for a loopback host (127.0.0.0/8, ::1, localhost), got %q", u.Redacted())
+	}
+	return fmt.Errorf("must be an https URL, got scheme %q", u.Scheme)
+}
+
+// isLoopback reports whether host is localhost or a loopback IP address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // DefaultHTTPClient returns a keep-alive HTTP client for up to 64
@@ -149,9 +217,15 @@ func (c *Client) TokenCalls() (token, refresh int64) {
 // FetchToken obtains a token: by the refresh token of current when it has
 // one, falling back to the credentials when the refresh fails; else by the
 // credentials. It is the default FetchFunc of the client's token source.
+//
+// The refresh call carries the current access token as its bearer, as the
+// seed's header table asks of every call; the token call never carries
+// one. A failure is an *Error matching ErrTokenEndpoint; one that is not
+// transient or rate-limited is ClassAuth, so that no caller mistakes it
+// for a verdict on its data.
 func (c *Client) FetchToken(ctx context.Context, current *TokenState) (TokenState, error) {
 	if current != nil && current.RefreshToken != "" {
-		st, err := c.authCall(ctx, "/auth/refresh", RefreshRequest{RefreshToken: current.RefreshToken, GrantType: "refresh_token"})
+		st, err := c.authCall(ctx, "/auth/refresh", RefreshRequest{RefreshToken: current.RefreshToken, GrantType: "refresh_token"}, current.AccessToken)
 		c.refreshCalls.Add(1)
 		if err == nil {
 			return st, nil
@@ -159,20 +233,32 @@ func (c *Client) FetchToken(ctx context.Context, current *TokenState) (TokenStat
 		c.logger.DebugContext(ctx, "token refresh failed; fetching a new token", slog.String("error", err.Error()))
 	}
 	c.tokenCalls.Add(1)
-	return c.authCall(ctx, "/auth/token", TokenRequest{AppKey: c.appKey, Secret: c.secret, GrantType: "client_credentials"})
+	return c.authCall(ctx, "/auth/token", TokenRequest{AppKey: c.appKey, Secret: c.secret, GrantType: "client_credentials"}, "")
 }
 
 // maxTokenLifetimeSeconds caps the lifetime a token answer may claim.
 const maxTokenLifetimeSeconds = 24 * 60 * 60
 
-func (c *Client) authCall(ctx context.Context, path string, body any) (TokenState, error) {
-	data, err := c.do(ctx, http.MethodPost, path, nil, body, false)
+// authCall posts body to a token endpoint, with bearer as the
+// Authorization when it is not empty, and reads the token answer.
+func (c *Client) authCall(ctx context.Context, path string, body any, bearer string) (TokenState, error) {
+	op := "POST " + path
+	payload, err := json.Marshal(body)
+	if err != nil {
+		return TokenState{}, fmt.Errorf("channel %s: encode body: %w", op, err)
+	}
+	// roundTrip marks the failure as the token endpoint's (see markToken).
+	data, err := c.roundTrip(ctx, http.MethodPost, path, nil, payload, bearer)
 	if err != nil {
 		return TokenState{}, err
 	}
 	var t Token
-	if err := json.Unmarshal(data, &t); err != nil || t.AccessToken == "" {
-		return TokenState{}, &Error{Op: "POST " + path, Message: "answer carries no access_token", Class: ClassTransient}
+	if err := json.Unmarshal(data, &t); err != nil || !usableToken(t.AccessToken) {
+		return TokenState{}, &Error{Op: op, Message: "answer carries no usable access_token", Class: ClassTransient, TokenEndpoint: true}
+	}
+	if !usableToken(t.RefreshToken) {
+		// Renew with the credentials instead.
+		t.RefreshToken = ""
 	}
 	// The spec's tokens live 7200 s. A missing or absurd expires_in (one
 	// that would overflow a Duration) falls back to that, and none is
@@ -182,6 +268,21 @@ func (c *Client) authCall(ctx context.Context, path string, body any) (TokenStat
 		lifetime = time.Duration(min(t.ExpiresIn, maxTokenLifetimeSeconds)) * time.Second
 	}
 	return TokenState{AccessToken: t.AccessToken, RefreshToken: t.RefreshToken, ExpiresAt: c.now().Add(lifetime)}, nil
+}
+
+// usableToken reports whether tok can be sent as a bearer token: 1 to
+// maxTokenLen visible ASCII characters, so that a hostile answer can neither
+// inject a header nor bloat every request.
+func usableToken(tok string) bool {
+	if tok == "" || len(tok) > maxTokenLen {
+		return false
+	}
+	for i := 0; i < len(tok); i++ {
+		if tok[i] <= ' ' || tok[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // Create POSTs body to the kind's collection (e.g. POST /users) and returns
@@ -233,9 +334,11 @@ func decodeCreated(kind channelbody.Resource, data json.RawMessage) Created {
 	var out Created
 	if raw, ok := m[kind.ChannelIDField()]; ok {
 		_ = json.Unmarshal(raw, &out.ChannelRef)
+		out.ChannelRef = ID(cutText(string(out.ChannelRef)))
 	}
 	if raw, ok := m["created_at"]; ok {
 		_ = json.Unmarshal(raw, &out.CreatedAt)
+		out.CreatedAt = cutText(out.CreatedAt)
 	}
 	return out
 }
@@ -383,16 +486,38 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 }
 
+// markToken marks e, a failure of a token endpoint, as such: it matches
+// ErrTokenEndpoint, and unless it is transient or rate-limited it is
+// ClassAuth. 1001, 1004, an unknown code or a bare 4xx from /auth/token
+// means the channel will not hand out a token, which says nothing of the
+// record being pushed: it must not be dead-lettered for it.
+func markToken(e *Error) *Error {
+	e.TokenEndpoint = true
+	if e.Class == ClassPermanent {
+		e.Class = ClassAuth
+	}
+	return e
+}
+
 func (c *Client) roundTrip(ctx context.Context, method, path string, query url.Values, payload []byte, token string) (json.RawMessage, error) {
 	op := method + " " + path
 	// route names the endpoint without the record id, for metrics.
 	route := op
-	if segs := strings.Split(path, "/"); len(segs) > 2 && segs[1] != "auth" {
+	segs := strings.Split(path, "/")
+	isTokenEndpoint := len(segs) > 1 && segs[1] == "auth"
+	if len(segs) > 2 && !isTokenEndpoint {
 		route = method + " /" + segs[1] + "/:id"
+	}
+	// fail finishes an error the same way on every path.
+	fail := func(e *Error) *Error {
+		if isTokenEndpoint {
+			markToken(e)
+		}
+		return e
 	}
 	if c.limiter != nil {
 		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, &Error{Op: op, Err: err, Class: ClassTransient}
+			return nil, fail(&Error{Op: op, Err: err, Class: ClassTransient})
 		}
 	}
 	u := *c.base
@@ -409,7 +534,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, query url.V
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rdr)
 	if err != nil {
-		return nil, &Error{Op: op, Err: err, Class: ClassPermanent}
+		return nil, fail(&Error{Op: op, Err: err, Class: ClassPermanent})
 	}
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {
@@ -429,7 +554,7 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, query url.V
 		}
 		c.logger.DebugContext(ctx, "channel request failed", slog.String("method", method), slog.String("path", path),
 			slog.Duration("took", c.now().Sub(start)), slog.String("error", cause.Error()))
-		e := &Error{Op: op, Err: netCause(cause), Class: ClassTransient}
+		e := fail(&Error{Op: op, Err: netCause(cause), Class: ClassTransient})
 		if !isCallerDone(ctx, err) {
 			c.observe(route, e, c.now().Sub(start))
 		}
@@ -456,17 +581,23 @@ func (c *Client) roundTrip(ctx context.Context, method, path string, query url.V
 	}
 	e := &Error{Op: op, HTTPStatus: resp.StatusCode}
 	switch {
+	case resp.StatusCode >= 300 && resp.StatusCode < 400:
+		// Not followed (see New); name where it pointed, nothing more.
+		if loc, err := resp.Location(); err == nil {
+			e.Redirect = cutText(loc.Host)
+		}
 	case hasEnv:
-		e.Code, e.Message = code, env.Message
+		e.Code, e.Message = code, cutText(env.Message)
 	case rerr != nil:
 		e.Err = netCause(rerr)
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		e.Message = "answer is not a JSON envelope"
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now(), c.maxRetryAfter)
 	}
 	classify(e)
+	fail(e)
 	c.observe(route, e, c.now().Sub(start))
 	return nil, e
 }

@@ -50,7 +50,12 @@ type fakeChannel struct {
 	answer func(w http.ResponseWriter, r *http.Request)
 	// refreshAnswer, if set, answers /auth/refresh.
 	refreshAnswer func(w http.ResponseWriter, r *http.Request)
-	tokenDelay    time.Duration
+	// tokenAnswer, if set, answers /auth/token.
+	tokenAnswer func(w http.ResponseWriter, r *http.Request)
+	// authHeaders records the Authorization header of every token ("token")
+	// and refresh ("refresh") call, in order.
+	authHeaders []string
+	tokenDelay  time.Duration
 }
 
 func writeEnv(w http.ResponseWriter, status, code int, msg string, data any) {
@@ -75,11 +80,29 @@ func (f *fakeChannel) revoke() {
 	f.valid = map[string]bool{}
 }
 
+func (f *fakeChannel) recordAuth(endpoint string, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.authHeaders = append(f.authHeaders, endpoint+" "+r.Header.Get("Authorization"))
+}
+
+func (f *fakeChannel) authCalls() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.authHeaders...)
+}
+
 func (f *fakeChannel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/api/v1/auth/token":
+		f.recordAuth("token", r)
 		if f.tokenDelay > 0 {
 			time.Sleep(f.tokenDelay)
+		}
+		if f.tokenAnswer != nil {
+			f.tokens.Add(1)
+			f.tokenAnswer(w, r)
+			return
 		}
 		var req channelapi.TokenRequest
 		_ = json.NewDecoder(r.Body).Decode(&req)
@@ -91,6 +114,7 @@ func (f *fakeChannel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeEnv(w, 200, 0, "success", f.issue())
 		return
 	case "/api/v1/auth/refresh":
+		f.recordAuth("refresh", r)
 		f.refreshes.Add(1)
 		if f.refreshAnswer != nil {
 			f.refreshAnswer(w, r)
@@ -175,8 +199,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	}{
 		{"MissingBaseURL", channelapi.Config{AppKey: "a", Secret: "s"}, "BaseURL"},
 		{"BaseURLNotHTTP", channelapi.Config{BaseURL: "ftp://x", AppKey: "a", Secret: "s"}, "BaseURL"},
-		{"MissingAppKey", channelapi.Config{BaseURL: "http://x", Secret: "s"}, "AppKey"},
-		{"MissingSecret", channelapi.Config{BaseURL: "http://x", AppKey: "a"}, "Secret"},
+		{"MissingAppKey", channelapi.Config{BaseURL: "https://x", Secret: "s"}, "AppKey"},
+		{"MissingSecret", channelapi.Config{BaseURL: "https://x", AppKey: "a"}, "Secret"},
+		{"NegativeMaxRetryAfter", channelapi.Config{BaseURL: "https://x", AppKey: "a", Secret: "s", MaxRetryAfter: -time.Second}, "MaxRetryAfter"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

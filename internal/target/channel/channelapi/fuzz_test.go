@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/chansync/chansync/internal/target/channel/channelbody"
 	"github.com/stretchr/testify/require"
@@ -20,9 +22,12 @@ import (
 // canned http.RoundTripper (no network, so each input costs microseconds)
 // and check invariants: no panic; a well-formed envelope with a non-zero
 // code is always an *Error with that code; every error's class is one of
-// the four; a 429 is rate-limited with a non-negative wait; neither the
-// secret nor a token ever appears in an error's text (beyond the channel's
-// own message, which is quoted verbatim). Each has a checked-in corpus
+// the four; a 429 is rate-limited with a non-negative wait of at most the
+// cap; a 3xx is a transient error; the channel's message is kept cut to
+// MaxMessageLen bytes of valid UTF-8 without control characters; a token
+// endpoint's failure matches ErrTokenEndpoint and is never permanent;
+// neither the secret nor a token ever appears in an error's text (beyond
+// the channel's own message, which is quoted). Each has a checked-in corpus
 // under testdata/fuzz/<Name>/.
 
 const (
@@ -76,7 +81,7 @@ var goodToken = []byte(`{"code":0,"message":"success","data":{"access_token":"` 
 func fuzzClient(t *testing.T, rt http.RoundTripper) *Client {
 	t.Helper()
 	c, err := New(Config{
-		BaseURL: "http://channel.invalid/api/v1", AppKey: "fz-app", Secret: fuzzSecret,
+		BaseURL: "https://channel.invalid/api/v1", AppKey: "fz-app", Secret: fuzzSecret,
 		HTTPClient: &http.Client{Transport: rt}, NowFunc: func() time.Time { return fuzzNow },
 	})
 	require.NoError(t, err)
@@ -134,7 +139,18 @@ func requireWellFormed(t *testing.T, err error) *Error {
 	require.Equal(t, e.Class, ClassOf(err))
 	require.NotEmpty(t, e.Op)
 	require.GreaterOrEqual(t, e.RetryAfter, time.Duration(0))
+	require.LessOrEqual(t, e.RetryAfter, DefaultMaxRetryAfter)
+	requireCut(t, e.Message)
+	requireCut(t, e.Redirect)
 	return e
+}
+
+// requireCut requires s to be text as cutText leaves it.
+func requireCut(t *testing.T, s string) {
+	t.Helper()
+	require.LessOrEqual(t, len(s), MaxMessageLen)
+	require.True(t, utf8.ValidString(s), "valid UTF-8")
+	require.False(t, strings.ContainsFunc(s, unicode.IsControl), "no control characters")
 }
 
 // FuzzResponse feeds a record call (create, update, get or list, by op) an
@@ -205,15 +221,19 @@ func FuzzResponse(f *testing.F) {
 		}
 		e := requireWellFormed(t, err)
 		require.Equal(t, status, e.HTTPStatus)
-		if isEnv {
+		isRedirect := status >= 300 && status < 400
+		if isEnv && !isRedirect {
 			require.Equal(t, code, e.Code, "the envelope's code is the error's")
 		} else {
 			require.Zero(t, e.Code)
 		}
 		switch {
+		case isRedirect:
+			require.Equal(t, ClassTransient, e.Class, "a redirect is not followed, and not the record's fault")
+			require.Contains(t, err.Error(), "redirect not followed")
 		case status == http.StatusTooManyRequests:
 			require.Equal(t, ClassRateLimited, e.Class)
-			require.Equal(t, parseRetryAfter(retryAfter, fuzzNow), e.RetryAfter)
+			require.Equal(t, parseRetryAfter(retryAfter, fuzzNow, DefaultMaxRetryAfter), e.RetryAfter)
 		case code == CodeServer || code == CodeTokenInvalid:
 			require.Equal(t, ClassTransient, e.Class)
 		case code == CodeAuthFailed:
@@ -233,29 +253,41 @@ func FuzzResponse(f *testing.F) {
 	})
 }
 
-// FuzzRetryAfter parses arbitrary Retry-After values.
+// FuzzRetryAfter parses arbitrary Retry-After values: the wait is the one
+// asked for, capped at DefaultMaxRetryAfter.
 func FuzzRetryAfter(f *testing.F) {
 	for _, s := range []string{"", "0", "3", " 120 ", "-5", "+7", "1.5", "9999999999", "99999999999999999999",
 		"Wed, 21 Oct 2099 07:28:00 GMT", "Wed, 21 Oct 2015 07:28:00 GMT", "Monday, 02-Jan-06 15:04:05 MST", "soon"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		d := parseRetryAfter(v, fuzzNow)
+		const limit = DefaultMaxRetryAfter
+		d := parseRetryAfter(v, fuzzNow, limit)
 		require.GreaterOrEqual(t, d, time.Duration(0))
+		require.LessOrEqual(t, d, limit)
 		s := strings.TrimSpace(v)
-		if secs, err := strconv.Atoi(s); err == nil {
+		secs, err := strconv.Atoi(s)
+		if errors.Is(err, strconv.ErrRange) {
+			if strings.HasPrefix(s, "-") {
+				require.Zero(t, d)
+			} else {
+				require.Equal(t, limit, d, "more seconds than an int holds: capped")
+			}
+			return
+		}
+		if err == nil {
 			switch {
 			case secs <= 0:
 				require.Zero(t, d)
-			case int64(secs) <= int64(maxRetryAfter/time.Second):
+			case int64(secs) <= int64(limit/time.Second):
 				require.Equal(t, time.Duration(secs)*time.Second, d)
 			default:
-				require.Equal(t, maxRetryAfter, d, "a huge wait is capped, never wrapped")
+				require.Equal(t, limit, d, "a huge wait is capped, never wrapped")
 			}
 			return
 		}
 		if at, err := http.ParseTime(s); err == nil && at.After(fuzzNow) {
-			require.Equal(t, at.Sub(fuzzNow), d)
+			require.Equal(t, min(at.Sub(fuzzNow), limit), d)
 			return
 		}
 		require.Zero(t, d)
@@ -301,9 +333,13 @@ func FuzzToken(f *testing.F) {
 		if err == nil {
 			require.True(t, isEnv && code == CodeOK && status >= 200 && status < 300, "no error, but not a success envelope")
 			require.True(t, decoded)
-			require.NotEmpty(t, st.AccessToken)
+			require.True(t, usableToken(st.AccessToken), "a token fit for a header")
 			require.Equal(t, tok.AccessToken, st.AccessToken)
-			require.Equal(t, tok.RefreshToken, st.RefreshToken)
+			if usableToken(tok.RefreshToken) {
+				require.Equal(t, tok.RefreshToken, st.RefreshToken)
+			} else {
+				require.Empty(t, st.RefreshToken, "an unusable refresh token is dropped")
+			}
 			require.True(t, st.ExpiresAt.After(fuzzNow), "a fresh token has not expired")
 			switch {
 			case tok.ExpiresIn <= 0:
@@ -317,7 +353,11 @@ func FuzzToken(f *testing.F) {
 		// A token the failed answer carried must not leak either.
 		requireNoSecrets(t, err, tok.AccessToken, tok.RefreshToken)
 		e := requireWellFormed(t, err)
-		if isEnv && code != CodeOK {
+		require.ErrorIs(t, err, ErrTokenEndpoint)
+		require.Contains(t, err.Error(), "token endpoint fails")
+		require.NotEqual(t, ClassPermanent, e.Class, "a token endpoint's failure never condemns a record")
+		isRedirect := status >= 300 && status < 400
+		if isEnv && code != CodeOK && !isRedirect {
 			require.Equal(t, code, e.Code, "the envelope's code is the error's")
 			if code == CodeAuthFailed && status != http.StatusTooManyRequests {
 				require.Equal(t, ClassAuth, e.Class)

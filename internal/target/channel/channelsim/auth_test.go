@@ -177,6 +177,29 @@ func TestRefresh(t *testing.T) {
 		require.Equal(t, int64(2), st.Refreshes)
 	})
 
+	// The seed's header table marks the bearer required on every call, but
+	// a refresh is made when the access token is expiring or dead: the
+	// simulator accepts it with the current token, a stale one, or none.
+	t.Run("AcceptedWithOrWithoutBearer", func(t *testing.T) {
+		t.Parallel()
+		for _, tc := range []struct {
+			name string
+			hdr  func(b *testBundle) map[string]string
+		}{
+			{"NoBearer", func(*testBundle) map[string]string { return noAuth }},
+			{"CurrentBearer", func(b *testBundle) map[string]string { return bearer(b.token) }},
+			{"UnknownBearer", func(*testBundle) map[string]string { return bearer("at_revoked_long_ago") }},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				b := setup(t)
+				res := b.do(t, http.MethodPost, "/auth/refresh", refreshBodyFunc(b.tokens["refresh_token"]), tc.hdr(b))
+				require.Equal(t, 0, res.code, res.message)
+				require.NotEmpty(t, res.data["access_token"])
+			})
+		}
+	})
+
 	t.Run("Errors", func(t *testing.T) {
 		t.Parallel()
 		cases := []struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -209,7 +210,8 @@ func badCases() []badCase {
 	addFunc("payments", "PaymentTimeBad", set("payment_time", "2024/02/20 10:00:00"), "payment_time: must be a UTC time")
 	addFunc("users", "CertificationTimeBad", set("live_certification.certification_time", "2024-01-15T10:30:00+08:00"), "live_certification.certification_time: must be a UTC time")
 	addFunc("companies", "IssueDateSlashes", set("business_license.issue_date", "2020/01/01"), "business_license.issue_date: must be a date YYYY-MM-DD")
-	addFunc("companies", "ExpiryDateIsTime", set("business_license.expiry_date", "2050-12-31T00:00:00Z"), "business_license.expiry_date: must be a date YYYY-MM-DD")
+	addFunc("companies", "ExpiryDateIsTime", set("business_license.expiry_date", "2050-12-31T00:00:00Z"), "business_license.expiry_date: must be a date YYYY-MM-DD or 长期")
+	addFunc("companies", "ExpiryDateOtherWord", set("business_license.expiry_date", "forever"), "business_license.expiry_date: must be a date YYYY-MM-DD or 长期")
 	addFunc("companies", "IssueDateNotADay", set("business_license.issue_date", "2021-02-29"), "business_license.issue_date: must be a date")
 	addFunc("payments", "WorkDateStartCompact", set("payment_basis.work_date_start", "20240201"), "payment_basis.work_date_start: must be a date")
 	addFunc("payments", "WorkDateEndNotADay", set("payment_basis.work_date_end", "2024-02-30"), "payment_basis.work_date_end: must be a date")
@@ -328,6 +330,26 @@ func TestValidation(t *testing.T) {
 				return m
 			}},
 			{"PaymentIntegerAmount", "payments", func() map[string]any { m := payment("X1", "A1", "U1"); m["amount"] = 5000; return m }},
+			// The seed states none of these rules: no length caps, no
+			// bound on photos, negative scores, a licence that does not
+			// expire.
+			{"UserLongNameAndManyPhotos", "users", func() map[string]any {
+				m := user("X1")
+				m["name"] = strings.Repeat("张", 1000)
+				photos := make([]any, 150)
+				for i := range photos {
+					photos[i] = "https://cdn.example.com/face/" + strconv.Itoa(i) + ".jpg"
+				}
+				setPath(m, "live_certification.photos", photos)
+				setPath(m, "live_certification.face_score", -0.5)
+				return m
+			}},
+			{"CompanyLicenceLongTerm", "companies", func() map[string]any {
+				m := company("X1")
+				setPath(m, "business_license.expiry_date", "长期")
+				return m
+			}},
+			{"CompanyLongScope", "companies", func() map[string]any { m := company("X1"); m["business_scope"] = strings.Repeat("经", 6000); return m }},
 			{"PaymentMinimal", "payments", func() map[string]any {
 				return map[string]any{"channel_payment_id": "X1", "payment_type": "application", "channel_application_id": "A1", "amount": json.Number("0.01"),
 					"payment_time": "2024-02-20T10:00:00Z", "payment_basis": map[string]any{"basis_type": "工时"}}
