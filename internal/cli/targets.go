@@ -17,6 +17,7 @@ func (t *Targets) Settings() targets.Settings {
 	return targets.Settings{
 		Channel: channel.Settings{
 			BaseURL: t.ChannelBaseURL, AppKey: t.ChannelAppKey, Secret: t.ChannelSecret, RPS: t.ChannelRPS,
+			MaxRetryAfter: t.RetryAfterMax,
 		},
 	}
 }

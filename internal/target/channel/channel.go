@@ -45,11 +45,12 @@ func New(s Settings, deps target.Deps) (*target.Target, error) {
 		limiter = rate.NewLimiter(rate.Limit(s.RPS), max(1, int(s.RPS)))
 	}
 	cfg := channelapi.Config{
-		BaseURL: s.BaseURL,
-		AppKey:  s.AppKey,
-		Secret:  s.Secret,
-		Limiter: limiter,
-		Logger:  deps.Logger,
+		BaseURL:       s.BaseURL,
+		AppKey:        s.AppKey,
+		Secret:        s.Secret,
+		Limiter:       limiter,
+		Logger:        deps.Logger,
+		MaxRetryAfter: s.MaxRetryAfter,
 	}
 	if deps.ObserveFunc != nil {
 		observe := deps.ObserveFunc

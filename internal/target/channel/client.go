@@ -68,18 +68,28 @@ func (c *client) Classify(err error) target.Failure {
 	case channelapi.ClassAuth:
 		f.Class = target.Hold
 		f.Hold = HoldAuth
+		if ce.TokenEndpoint {
+			f.Hold = HoldTokenEndpoint
+		}
 	case channelapi.ClassPermanent:
 		f.Class = target.Permanent
 		f.Conflict = ce.Code == channelapi.CodeParam
 	default:
 		f.Class = target.Transient
-		f.MaybeApplied = !neverSent(ce)
+		// A failure to get a token means the data call was never sent.
+		f.MaybeApplied = !ce.TokenEndpoint && !neverSent(ce)
 	}
 	return f
 }
 
-// HoldAuth is the hold reason when the channel refuses our credentials.
-const HoldAuth = "auth failing"
+// The reasons the channel is held for.
+const (
+	// HoldAuth: the channel refuses our credentials (1002).
+	HoldAuth = "auth failing"
+	// HoldTokenEndpoint: /auth/token or /auth/refresh fails with an answer
+	// that is no record's fault (1001, 1004, an unknown code, a bare 403).
+	HoldTokenEndpoint = "token endpoint failing"
+)
 
 // neverSent reports whether err proves the request never reached the
 // channel: the connection could not be made.
@@ -90,6 +100,8 @@ func neverSent(err error) bool {
 
 func reason(e *channelapi.Error) string {
 	switch {
+	case e.TokenEndpoint:
+		return e.Error()
 	case e.Code != 0 && e.Message != "":
 		return fmt.Sprintf("code %d: %s", e.Code, e.Message)
 	case e.Code != 0:
