@@ -15,7 +15,8 @@
 // can be revoked, and it injects faults on demand: error codes, 429 with and
 // without Retry-After, bare 502s, 503 or closed connections while down,
 // latency, connections dropped before or after the request is applied, and
-// per-id permission denial.
+// per-id permission denial. The fault machinery (the draw, the seeded
+// random source, the counters, the request log) is internal/simkit's.
 //
 // A Server is an http.Handler. Under Config.Prefix (default /api/v1):
 //
@@ -65,6 +66,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chansync/chansync/internal/simkit"
 )
 
 // Envelope codes of the channel API.
@@ -166,8 +169,8 @@ func (c Config) withDefaults() Config {
 	if c.AdminPrefix == "" {
 		c.AdminPrefix = DefaultAdminPrefix
 	}
-	c.Prefix = cleanPrefix(c.Prefix)
-	c.AdminPrefix = cleanPrefix(c.AdminPrefix)
+	c.Prefix = simkit.CleanPrefix(c.Prefix)
+	c.AdminPrefix = simkit.CleanPrefix(c.AdminPrefix)
 	if c.AppKey == "" {
 		c.AppKey = DefaultAppKey
 	}
@@ -198,15 +201,6 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// cleanPrefix makes p start with "/" and end without one ("" for the root).
-func cleanPrefix(p string) string {
-	p = strings.TrimRight(p, "/")
-	if p != "" && !strings.HasPrefix(p, "/") {
-		p = "/" + p
-	}
-	return p
-}
-
 // Validate reports a config New would refuse. Every error wraps
 // ErrInvalidConfig.
 func (c Config) Validate() error {
@@ -225,7 +219,7 @@ func (c Config) Validate() error {
 	case c.AdminPrefix == "":
 		return fmt.Errorf("%w: admin prefix must not be the root", ErrInvalidConfig)
 	}
-	if _, err := compileFaults(c.Faults); err != nil {
+	if _, err := compileFaults(c.Faults, nil); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
@@ -241,11 +235,9 @@ type Server struct {
 	tokens tokenStore
 	stats  counters
 	faults atomic.Pointer[faultState]
-	rng    lockedRand
+	inj    *simkit.Injector
 	perms  permissions
-
-	reqMu sync.Mutex
-	reqs  []Request
+	reqs   simkit.Log[Request]
 }
 
 // New returns a Server for cfg. It panics if cfg.Validate reports an error;
@@ -260,9 +252,9 @@ func New(cfg Config) *Server {
 		s.stores[k] = newStore()
 	}
 	s.tokens.init()
-	s.rng.seed(cfg.Seed)
+	s.inj = simkit.NewInjector(simkit.InjectorConfig{Seed: cfg.Seed, Status500Func: status500, MaxBodyBytes: cfg.MaxBodyBytes})
 	s.perms.init()
-	fs, _ := compileFaults(cfg.Faults) // validated above
+	fs, _ := s.compile(cfg.Faults) // validated above
 	s.faults.Store(fs)
 	return s
 }
@@ -277,31 +269,15 @@ func (s *Server) AdminPrefix() string { return s.cfg.AdminPrefix }
 // Config returns the config in force, with defaults applied.
 func (s *Server) Config() Config { return s.cfg }
 
-// underPrefix reports whether path is prefix itself or below it, and
-// returns the rest.
-func underPrefix(path, prefix string) (string, bool) {
-	if prefix == "" {
-		return path, true
-	}
-	if !strings.HasPrefix(path, prefix) {
-		return "", false
-	}
-	rest := path[len(prefix):]
-	if rest != "" && rest[0] != '/' {
-		return "", false
-	}
-	return rest, true
-}
-
 // ServeHTTP answers one request: an admin request under AdminPrefix, an API
 // request under Prefix, and 404 with code 1001 for anything else.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.EscapedPath()
-	if rest, ok := underPrefix(path, s.cfg.AdminPrefix); ok {
+	if rest, ok := simkit.StripPrefix(path, s.cfg.AdminPrefix); ok {
 		s.serveAdmin(w, r, rest)
 		return
 	}
-	if rest, ok := underPrefix(path, s.cfg.Prefix); ok {
+	if rest, ok := simkit.StripPrefix(path, s.cfg.Prefix); ok {
 		s.serveAPI(w, r, rest)
 		return
 	}
@@ -403,39 +379,39 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, rest string) {
 	s.stats.requests.Add(1)
 	fs := s.faults.Load()
 	var rep reply
-	switch {
-	case fs.Down == DownClose:
-		rep = reply{drop: true, fault: FaultDownClose}
-		s.stats.fault(FaultDownClose)
-	case fs.Down == Down503:
-		rep = reply{status: http.StatusServiceUnavailable, contentType: "text/html; charset=utf-8", body: html503, fault: FaultDown503}
-		s.stats.fault(FaultDown503)
-	default:
-		rt, bad := route(r.Method, rest)
-		if bad != nil {
-			rep = *bad
-			break
-		}
-		faulty := fs.active && (rt.op >= opCreate || fs.IncludeAuth)
-		injected := false
-		if faulty {
-			injected = s.injectBefore(r, fs, &rep)
-		}
-		if !injected {
-			s.handle(r, rt, &rep)
-			if faulty && fs.DropAfterRate > 0 && s.rng.float64() < fs.DropAfterRate {
-				rep.drop, rep.fault = true, FaultDropAfter
-				s.stats.fault(FaultDropAfter)
-			}
-		}
-		if rt.op >= opCreate {
-			rep.kind, rep.hasKind = rt.kind, true
-			if rep.id == "" {
-				rep.id = rt.id
-			}
-		}
+	if a, down := s.inj.Down(fs.Down); down {
+		rep.setAnswer(a)
+	} else {
+		s.serveRoute(r, rest, fs, &rep)
 	}
 	s.finish(w, r, &rep)
+}
+
+// serveRoute routes an API request, injects the faults of fs, and applies
+// the request unless a fault said otherwise.
+func (s *Server) serveRoute(r *http.Request, rest string, fs *faultState, rep *reply) {
+	rt, bad := route(r.Method, rest)
+	if bad != nil {
+		*rep = *bad
+		return
+	}
+	faulty := fs.plan.Active() && (rt.op >= opCreate || fs.IncludeAuth)
+	injected := false
+	if faulty {
+		injected = s.injectBefore(r, fs, rep)
+	}
+	if !injected {
+		s.handle(r, rt, rep)
+		if faulty && s.inj.DropAfter(fs.plan) {
+			rep.drop, rep.fault = true, FaultDropAfter
+		}
+	}
+	if rt.op >= opCreate {
+		rep.kind, rep.hasKind = rt.kind, true
+		if rep.id == "" {
+			rep.id = rt.id
+		}
+	}
 }
 
 // finish writes (or drops) the reply, then logs it if asked to.
@@ -443,45 +419,24 @@ func (s *Server) finish(w http.ResponseWriter, r *http.Request, rep *reply) {
 	if s.cfg.RecordRequests || s.cfg.LogRequests {
 		s.logRequest(r, rep)
 	}
-	switch {
-	case rep.gone:
-	case rep.drop:
-		dropConnection(w)
-	default:
-		writeReply(w, rep)
-	}
+	writeReply(w, rep)
 }
 
-// writeReply writes rep as the HTTP answer.
+// writeReply writes rep as the HTTP answer, or drops the connection, or
+// writes nothing when the client went away.
 func writeReply(w http.ResponseWriter, rep *reply) {
-	h := w.Header()
-	ct := rep.contentType
-	if ct == "" {
-		ct = "application/json; charset=utf-8"
+	a := simkit.Answer{
+		Status: rep.status, ContentType: rep.contentType, Header: rep.header, Body: rep.body,
+		Drop: rep.drop, Gone: rep.gone,
 	}
-	h.Set("Content-Type", ct)
-	h.Set("Content-Length", strconv.Itoa(len(rep.body)))
-	for _, kv := range rep.header {
-		h.Set(kv[0], kv[1])
-	}
-	w.WriteHeader(rep.status)
-	_, _ = w.Write(rep.body)
+	a.Write(w)
 }
 
-// dropConnection closes the client's connection without an answer.
-func dropConnection(w http.ResponseWriter) {
-	if hj, ok := w.(http.Hijacker); ok {
-		if conn, _, err := hj.Hijack(); err == nil {
-			_ = conn.Close()
-			return
-		}
-	}
-	// Not hijackable (HTTP/2, a recorder): abort the handler, which makes
-	// net/http reset the stream or close the connection without logging.
-	panic(http.ErrAbortHandler)
+// setAnswer fills rep with an answer decided by simkit.
+func (rep *reply) setAnswer(a simkit.Answer) {
+	rep.status, rep.contentType, rep.header, rep.body = a.Status, a.ContentType, a.Header, a.Body
+	rep.fault, rep.drop, rep.gone = a.Fault, a.Drop, a.Gone
 }
-
-var html503 = []byte("<html><head><title>503 Service Temporarily Unavailable</title></head><body><center><h1>503 Service Temporarily Unavailable</h1></center></body></html>\n")
 
 // statusFor returns the HTTP status that carries a non-zero code, per the
 // error style.

@@ -2,58 +2,57 @@ package channelsim
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chansync/chansync/internal/simkit"
 )
 
 // DownMode makes the whole API unavailable (the admin endpoints stay up).
-type DownMode string
+// It is simkit's.
+type DownMode = simkit.DownMode
 
 const (
 	// DownOff is normal service.
-	DownOff DownMode = ""
+	DownOff = simkit.DownOff
 	// Down503 answers every API request with a bare HTTP 503 (HTML body).
-	Down503 DownMode = "503"
+	Down503 = simkit.Down503
 	// DownClose closes every API connection without an answer.
-	DownClose DownMode = "close"
+	DownClose = simkit.DownClose
 )
 
-// Names of injected faults, the keys of Stats.Faults and Request.Fault.
-// An injected envelope code is named by FaultCode.
+// Names of injected faults, the keys of Stats.Faults and Request.Fault
+// (simkit's, but FaultPermission). An injected envelope code is named by
+// FaultCode.
 const (
 	// FaultDropBefore: the connection was closed before the request was
 	// applied; nothing changed.
-	FaultDropBefore = "drop_before"
+	FaultDropBefore = simkit.FaultDropBefore
 	// FaultDropAfter: the request was applied (a create or update may have
 	// changed state) and then the connection was closed without an answer.
-	FaultDropAfter = "drop_after"
+	FaultDropAfter = simkit.FaultDropAfter
 	// FaultBadGateway: a bare HTTP 502 with an HTML body.
-	FaultBadGateway = "bad_gateway"
+	FaultBadGateway = simkit.FaultBadGateway
 	// FaultRateLimit: HTTP 429 with Retry-After.
-	FaultRateLimit = "rate_limit"
+	FaultRateLimit = simkit.FaultRateLimit
 	// FaultRateLimitNoHeader: HTTP 429 without Retry-After.
-	FaultRateLimitNoHeader = "rate_limit_no_header"
+	FaultRateLimitNoHeader = simkit.FaultRateLimitNoHeader
 	// FaultStatus500: HTTP 500 with the envelope and code 5001, whatever the
 	// error style.
-	FaultStatus500 = "status_500"
+	FaultStatus500 = simkit.FaultStatus500
 	// FaultLatency: a request was delayed.
-	FaultLatency = "latency"
+	FaultLatency = simkit.FaultLatency
 	// FaultDown503: an HTTP 503 while down.
-	FaultDown503 = "down_503"
+	FaultDown503 = simkit.FaultDown503
 	// FaultDownClose: a connection closed while down.
-	FaultDownClose = "down_close"
+	FaultDownClose = simkit.FaultDownClose
 	// FaultPermission: a 1004 for an id on the deny list.
 	FaultPermission = "permission_denied"
 )
@@ -61,8 +60,9 @@ const (
 // FaultCode names the fault of an injected envelope code, such as "code_5001".
 func FaultCode(code int) string { return "code_" + strconv.Itoa(code) }
 
-// ErrInvalidFaults is wrapped by the errors of SetFaults and Faults.Validate.
-var ErrInvalidFaults = errors.New("channelsim: invalid faults")
+// ErrInvalidFaults is wrapped by the errors of SetFaults and
+// Faults.Validate. It is simkit.ErrInvalidFaults.
+var ErrInvalidFaults = simkit.ErrInvalidFaults
 
 // Faults are the faults the simulator injects. They apply to the resource
 // endpoints (users, companies, tasks, applications, payments), and to
@@ -75,6 +75,7 @@ var ErrInvalidFaults = errors.New("channelsim: invalid faults")
 // RateLimitNoHeaderRate, Status500Rate, then CodeRates by ascending code. A
 // request that draws none of them is applied, and then DropAfterRate (its
 // own draw) may lose the answer. The "before" rates must sum to at most 1.
+// The machinery is simkit's; CodeRates are simkit extras.
 type Faults struct {
 	// CodeRates maps an envelope code to the probability that a request is
 	// answered with it instead of being applied (1003, 1004, 5001, or any
@@ -108,6 +109,15 @@ type Faults struct {
 	IncludeAuth bool
 }
 
+// kit returns the generic part of the faults.
+func (f Faults) kit() simkit.Faults {
+	return simkit.Faults{
+		Status500Rate: f.Status500Rate, RateLimitRate: f.RateLimitRate, RateLimitNoHeaderRate: f.RateLimitNoHeaderRate,
+		RetryAfter: f.RetryAfter, BadGatewayRate: f.BadGatewayRate, DropBeforeRate: f.DropBeforeRate,
+		DropAfterRate: f.DropAfterRate, Latency: f.Latency, Jitter: f.Jitter,
+	}
+}
+
 // faultsJSON is the wire form of Faults (durations as "250ms").
 type faultsJSON struct {
 	CodeRates             map[int]float64 `json:"code_rates,omitempty"`
@@ -131,12 +141,7 @@ func (f Faults) MarshalJSON() ([]byte, error) {
 		CodeRates: f.CodeRates, Status500Rate: f.Status500Rate, RateLimitRate: f.RateLimitRate,
 		RateLimitNoHeaderRate: f.RateLimitNoHeaderRate, RetryAfter: f.RetryAfter, BadGatewayRate: f.BadGatewayRate,
 		DropBeforeRate: f.DropBeforeRate, DropAfterRate: f.DropAfterRate, Down: f.Down, IncludeAuth: f.IncludeAuth,
-	}
-	if f.Latency != 0 {
-		w.Latency = f.Latency.String()
-	}
-	if f.Jitter != 0 {
-		w.Jitter = f.Jitter.String()
+		Latency: simkit.FormatDuration(f.Latency), Jitter: simkit.FormatDuration(f.Jitter),
 	}
 	b, err := json.Marshal(w)
 	if err != nil {
@@ -158,19 +163,12 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		RateLimitNoHeaderRate: w.RateLimitNoHeaderRate, RetryAfter: w.RetryAfter, BadGatewayRate: w.BadGatewayRate,
 		DropBeforeRate: w.DropBeforeRate, DropAfterRate: w.DropAfterRate, Down: w.Down, IncludeAuth: w.IncludeAuth,
 	}
-	for _, d := range []struct {
-		name string
-		src  string
-		dst  *time.Duration
-	}{{"latency", w.Latency, &out.Latency}, {"jitter", w.Jitter, &out.Jitter}} {
-		if d.src == "" {
-			continue
-		}
-		v, err := time.ParseDuration(d.src)
-		if err != nil {
-			return fmt.Errorf("decode faults: %s: %w", d.name, err)
-		}
-		*d.dst = v
+	var err error
+	if out.Latency, err = simkit.ParseDuration("latency", w.Latency); err != nil {
+		return fmt.Errorf("decode faults: %w", err)
+	}
+	if out.Jitter, err = simkit.ParseDuration("jitter", w.Jitter); err != nil {
+		return fmt.Errorf("decode faults: %w", err)
 	}
 	*f = out
 	return nil
@@ -180,45 +178,24 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 // than 1, negative durations, a zero code or an unknown down mode. Every
 // error wraps ErrInvalidFaults.
 func (f Faults) Validate() error {
-	_, err := compileFaults(f)
+	_, err := compileFaults(f, nil)
 	return err
-}
-
-// faultStep is one "before" fault and its probability.
-type faultStep struct {
-	name string
-	rate float64
-	code int // for code faults
 }
 
 // faultState is a validated Faults, ready for the hot path.
 type faultState struct {
 	Faults
-	active     bool // any fault but Down
-	retryAfter string
-	steps      []faultStep
+	plan       *simkit.Plan
+	codeByName map[string]int // the envelope code of each code fault
 }
 
-func compileFaults(f Faults) (*faultState, error) {
-	fs := &faultState{Faults: f, retryAfter: strconv.Itoa(max(1, f.RetryAfter))}
+// compileFaults validates f and compiles it into a simkit plan whose extras
+// are the code faults, answered by codeAnswerFunc (nil: validation only).
+func compileFaults(f Faults, codeAnswerFunc func(code int) simkit.Answer) (*faultState, error) {
+	fs := &faultState{Faults: f, codeByName: make(map[string]int, len(f.CodeRates))}
 	fs.CodeRates = make(map[int]float64, len(f.CodeRates))
 	for c, r := range f.CodeRates {
 		fs.CodeRates[c] = r
-	}
-	checkRateFunc := func(name string, r float64) error {
-		if math.IsNaN(r) || r < 0 || r > 1 {
-			return fmt.Errorf("%w: %s = %v, want a probability in [0, 1]", ErrInvalidFaults, name, r)
-		}
-		return nil
-	}
-	addFunc := func(name string, r float64, code int) error {
-		if err := checkRateFunc(name, r); err != nil {
-			return err
-		}
-		if r > 0 {
-			fs.steps = append(fs.steps, faultStep{name: name, rate: r, code: code})
-		}
-		return nil
 	}
 	codes := make([]int, 0, len(f.CodeRates))
 	for c := range f.CodeRates {
@@ -228,42 +205,37 @@ func compileFaults(f Faults) (*faultState, error) {
 		codes = append(codes, c)
 	}
 	slices.Sort(codes)
-	errs := []error{
-		addFunc(FaultDropBefore, f.DropBeforeRate, 0),
-		addFunc(FaultBadGateway, f.BadGatewayRate, 0),
-		addFunc(FaultRateLimit, f.RateLimitRate, 0),
-		addFunc(FaultRateLimitNoHeader, f.RateLimitNoHeaderRate, 0),
-		addFunc(FaultStatus500, f.Status500Rate, 0),
-	}
+	extras := make([]simkit.Extra, 0, len(codes))
 	for _, c := range codes {
-		errs = append(errs, addFunc(FaultCode(c), f.CodeRates[c], c))
+		x := simkit.Extra{Name: FaultCode(c), Rate: f.CodeRates[c]}
+		if codeAnswerFunc != nil {
+			x.AnswerFunc = func() simkit.Answer { return codeAnswerFunc(c) }
+		}
+		extras = append(extras, x)
+		fs.codeByName[x.Name] = c
 	}
-	errs = append(errs, checkRateFunc("drop_after_rate", f.DropAfterRate))
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
+	plan, err := simkit.NewPlan(f.kit(), extras...)
+	if err != nil {
+		return nil, err //nolint:wrapcheck // simkit's errors name the field and wrap ErrInvalidFaults
 	}
-	sum := 0.0
-	for _, st := range fs.steps {
-		sum += st.rate
+	if err := f.Down.Validate(); err != nil {
+		return nil, err //nolint:wrapcheck // idem
 	}
-	switch {
-	case sum > 1+1e-9:
-		return nil, fmt.Errorf("%w: the rates of faults answered before applying sum to %v, more than 1", ErrInvalidFaults, sum)
-	case f.Latency < 0 || f.Jitter < 0:
-		return nil, fmt.Errorf("%w: latency and jitter must not be negative", ErrInvalidFaults)
-	case f.RetryAfter < 0:
-		return nil, fmt.Errorf("%w: retry_after must not be negative", ErrInvalidFaults)
-	case f.Down != DownOff && f.Down != Down503 && f.Down != DownClose:
-		return nil, fmt.Errorf("%w: down mode %q: want \"\", %q or %q", ErrInvalidFaults, f.Down, Down503, DownClose)
-	}
-	fs.active = len(fs.steps) > 0 || f.DropAfterRate > 0 || f.Latency > 0 || f.Jitter > 0
+	fs.plan = plan
 	return fs, nil
+}
+
+// compile compiles f with the server's envelope for injected codes.
+func (s *Server) compile(f Faults) (*faultState, error) {
+	return compileFaults(f, func(code int) simkit.Answer {
+		return simkit.Answer{Status: s.statusFor(code), Body: envelope(code, injectedMessage(code), nil)}
+	})
 }
 
 // SetFaults replaces the faults in force (Faults{} turns them all off). It
 // does not touch the deny list (see Deny).
 func (s *Server) SetFaults(f Faults) error {
-	fs, err := compileFaults(f)
+	fs, err := s.compile(f)
 	if err != nil {
 		return err
 	}
@@ -286,56 +258,24 @@ func (s *Server) Faults() Faults {
 // injectBefore waits the latency and draws a "before" fault. It reports
 // whether rep was filled (the request must not be applied).
 func (s *Server) injectBefore(r *http.Request, fs *faultState, rep *reply) bool {
-	if fs.Latency > 0 || fs.Jitter > 0 {
-		d := fs.Latency
-		if fs.Jitter > 0 {
-			d += time.Duration(s.rng.int64N(int64(fs.Jitter) + 1))
-		}
-		s.stats.fault(FaultLatency)
-		// Read the body first: net/http notices a client that hangs up (and
-		// cancels the context) only once the body has been read.
-		if r.Body != nil && r.Body != http.NoBody {
-			body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
-			if err != nil {
-				rep.gone, rep.fault = true, FaultLatency
-				return true
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-		}
-		if !sleep(r.Context(), d) {
-			rep.gone, rep.fault = true, FaultLatency
-			return true
-		}
-	}
-	if len(fs.steps) == 0 {
+	a, hit := s.inj.Before(r, fs.plan)
+	if !hit {
 		return false
 	}
-	u := s.rng.float64()
-	for _, st := range fs.steps {
-		if u >= st.rate {
-			u -= st.rate
-			continue
-		}
-		s.stats.fault(st.name)
-		rep.fault = st.name
-		switch st.name {
-		case FaultDropBefore:
-			rep.drop = true
-		case FaultBadGateway:
-			rep.status, rep.contentType, rep.body = http.StatusBadGateway, "text/html; charset=utf-8", html502
-		case FaultRateLimit:
-			rep.status, rep.contentType, rep.body = http.StatusTooManyRequests, "text/plain; charset=utf-8", text429
-			rep.header = [][2]string{{"Retry-After", fs.retryAfter}}
-		case FaultRateLimitNoHeader:
-			rep.status, rep.contentType, rep.body = http.StatusTooManyRequests, "text/plain; charset=utf-8", text429
-		case FaultStatus500:
-			rep.status, rep.code, rep.body = http.StatusInternalServerError, CodeInternal, envelope(CodeInternal, "server internal error (injected)", nil)
-		default:
-			s.fail(rep, st.code, injectedMessage(st.code))
-		}
-		return true
+	rep.setAnswer(a)
+	switch {
+	case a.Fault == FaultStatus500:
+		rep.code = CodeInternal
+	case fs.codeByName[a.Fault] != 0:
+		rep.code = fs.codeByName[a.Fault]
 	}
-	return false
+	return true
+}
+
+// status500 is the answer of FaultStatus500: HTTP 500 with code 5001,
+// whatever the error style.
+func status500() simkit.Answer {
+	return simkit.Answer{Status: http.StatusInternalServerError, Body: envelope(CodeInternal, "server internal error (injected)", nil)}
 }
 
 func injectedMessage(code int) string {
@@ -352,50 +292,6 @@ func injectedMessage(code int) string {
 		return "server internal error (injected)"
 	}
 	return "error " + strconv.Itoa(code) + " (injected)"
-}
-
-var (
-	html502 = []byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
-	text429 = []byte("Too Many Requests\n")
-)
-
-// sleep waits d or until ctx ends; it reports whether it waited d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return true
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// lockedRand is a seeded random source safe for concurrent use.
-type lockedRand struct {
-	mu sync.Mutex
-	r  *rand.Rand
-}
-
-func (l *lockedRand) seed(seed uint64) {
-	l.mu.Lock()
-	l.r = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	l.mu.Unlock()
-}
-
-func (l *lockedRand) float64() float64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Float64()
-}
-
-func (l *lockedRand) int64N(n int64) int64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.r.Int64N(n)
 }
 
 // permissions is the deny list: ids answered 1004.

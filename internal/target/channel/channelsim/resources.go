@@ -95,7 +95,7 @@ func (s *Server) deny(rep *reply, k kind, id string) bool {
 	if !s.perms.denied(k, id) {
 		return false
 	}
-	s.stats.fault(FaultPermission)
+	s.inj.Counters().Add(FaultPermission)
 	rep.fault = FaultPermission
 	s.fail(rep, CodeForbidden, "permission denied for "+kinds[k].name+" "+id)
 	return true

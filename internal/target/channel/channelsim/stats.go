@@ -3,7 +3,6 @@ package channelsim
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -60,20 +59,9 @@ type counters struct {
 	refreshRequests, refreshes  atomic.Int64
 	authRejections              codeCounters
 	kinds                       [numKinds]kindCounters
-	faultMu                     sync.Mutex
-	faults                      map[string]int64
 }
 
 func (c *counters) authReject(code int) { c.authRejections.add(code) }
-
-func (c *counters) fault(name string) {
-	c.faultMu.Lock()
-	if c.faults == nil {
-		c.faults = make(map[string]int64)
-	}
-	c.faults[name]++
-	c.faultMu.Unlock()
-}
 
 // KindStats counts what happened to one kind of record.
 type KindStats struct {
@@ -148,7 +136,7 @@ func (s *Server) Stats() Stats {
 		RefreshRequests: c.refreshRequests.Load(),
 		Refreshes:       c.refreshes.Load(),
 		AuthRejections:  c.authRejections.snapshot(),
-		Faults:          make(map[string]int64),
+		Faults:          s.inj.Counters().Snapshot(),
 		Requests:        c.requests.Load(),
 	}
 	for k := range c.kinds {
@@ -159,11 +147,6 @@ func (s *Server) Stats() Stats {
 			DuplicateCreates: kc.duplicateCreates.Load(), OrderViolations: kc.orderViolations.Load(),
 		}
 	}
-	c.faultMu.Lock()
-	for name, n := range c.faults {
-		out.Faults[name] = n
-	}
-	c.faultMu.Unlock()
 	return out
 }
 
@@ -210,9 +193,7 @@ func (s *Server) logRequest(r *http.Request, rep *reply) {
 	}
 	req.Applied = rep.applied
 	if s.cfg.RecordRequests {
-		s.reqMu.Lock()
-		s.reqs = append(s.reqs, req)
-		s.reqMu.Unlock()
+		s.reqs.Add(req)
 	}
 	if s.cfg.LogRequests {
 		s.logger.Debug("channelsim: request",
@@ -225,11 +206,7 @@ func (s *Server) logRequest(r *http.Request, rep *reply) {
 // Requests returns a copy of the request log, oldest first; empty unless
 // Config.RecordRequests is set.
 func (s *Server) Requests() []Request {
-	s.reqMu.Lock()
-	defer s.reqMu.Unlock()
-	out := make([]Request, len(s.reqs))
-	copy(out, s.reqs)
-	return out
+	return s.reqs.All()
 }
 
 // Reset empties the channel: every record, the id sequences (the next user
@@ -253,11 +230,7 @@ func (s *Server) Reset() {
 		}
 		kc.rejections.reset()
 	}
-	c.faultMu.Lock()
-	c.faults = nil
-	c.faultMu.Unlock()
-	s.reqMu.Lock()
-	s.reqs = nil
-	s.reqMu.Unlock()
+	s.inj.Counters().Reset()
+	s.reqs.Reset()
 	s.logger.Info("channelsim: reset")
 }
