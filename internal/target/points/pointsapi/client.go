@@ -154,8 +154,8 @@ type Client struct {
 	renewAfter     float64
 	maxLedgerPages int
 	logger         *slog.Logger
-	now            func() time.Time
-	observe        func(route string, err *Error, took time.Duration)
+	nowFunc        func() time.Time
+	observeFunc    func(route string, err *Error, took time.Duration)
 	bearer         *bearer
 }
 
@@ -195,18 +195,18 @@ func New(cfg Config) (*Client, error) {
 		renewAfter:     cmpOr(cfg.RenewAfter, DefaultRenewAfter),
 		maxLedgerPages: cmpOr(cfg.MaxLedgerPages, DefaultMaxLedgerPages),
 		logger:         cfg.Logger,
-		now:            cfg.NowFunc,
-		observe:        cfg.ObserveFunc,
+		nowFunc:        cfg.NowFunc,
+		observeFunc:    cfg.ObserveFunc,
 		bearer:         &bearer{},
 	}
 	if c.logger == nil {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
-	if c.now == nil {
-		c.now = time.Now
+	if c.nowFunc == nil {
+		c.nowFunc = time.Now
 	}
-	if c.observe == nil {
-		c.observe = func(string, *Error, time.Duration) {}
+	if c.observeFunc == nil {
+		c.observeFunc = func(string, *Error, time.Duration) {}
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -478,7 +478,7 @@ func (c *Client) roundTrip(ctx context.Context, route, method, path string, quer
 		req.Header.Set("X-API-Key", string(*c.key))
 	}
 
-	start := c.now()
+	start := c.nowFunc()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		e := &Error{Op: route, Class: ClassTransient, Sent: sent.Load(), Err: netCause(err)}
@@ -554,18 +554,18 @@ func (c *Client) answer(resp *http.Response, route, cred string, start time.Time
 		e.Class = classOfStatus(resp.StatusCode)
 	}
 	if e.Class == ClassRateLimited {
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.now(), c.maxRetryAfter)
+		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), c.nowFunc(), c.maxRetryAfter)
 	}
 	return e
 }
 
 // finish logs and observes one outcome.
 func (c *Client) finish(ctx context.Context, route string, start time.Time, e *Error, noAnswer bool) {
-	took := c.now().Sub(start)
+	took := c.nowFunc().Sub(start)
 	attrs := []slog.Attr{slog.String("route", route), slog.Duration("took", took)}
 	if e == nil {
 		c.logger.LogAttrs(ctx, slog.LevelDebug, "apihub points request", attrs...)
-		c.observe(route, nil, took)
+		c.observeFunc(route, nil, took)
 		return
 	}
 	if e.HTTPStatus != 0 {
@@ -579,7 +579,7 @@ func (c *Client) finish(ctx context.Context, route string, start time.Time, e *E
 	if noAnswer && ctx.Err() != nil {
 		return // the caller gave up; not the API's doing
 	}
-	c.observe(route, e, took)
+	c.observeFunc(route, e, took)
 }
 
 // redact replaces the credentials in s.

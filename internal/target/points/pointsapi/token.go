@@ -46,15 +46,15 @@ func (b *bearer) fresh(now time.Time) (string, bool) {
 // the fetch does not die with the caller that started it. When a renewal
 // fails while the old token has not expired, the old token is used.
 func (c *Client) token(ctx context.Context) (string, error) {
-	if tok, ok := c.bearer.fresh(c.now()); ok {
+	if tok, ok := c.bearer.fresh(c.nowFunc()); ok {
 		return tok, nil
 	}
 	ch := c.bearer.group.DoChan("token", func() (any, error) {
-		if tok, ok := c.bearer.fresh(c.now()); ok {
+		if tok, ok := c.bearer.fresh(c.nowFunc()); ok {
 			return tok, nil // renewed while this caller waited
 		}
 		c.bearer.fetches.Add(1)
-		sentAt := c.now()
+		sentAt := c.nowFunc()
 		t, err := c.IssueToken(context.WithoutCancel(ctx), c.serviceUser)
 		if err != nil {
 			return nil, err
@@ -80,7 +80,7 @@ func (c *Client) token(ctx context.Context) (string, error) {
 			return r.Val.(string), nil
 		}
 		c.bearer.mu.Lock()
-		stale, usable := c.bearer.cur, c.bearer.cur != "" && c.now().Before(c.bearer.expiresAt)
+		stale, usable := c.bearer.cur, c.bearer.cur != "" && c.nowFunc().Before(c.bearer.expiresAt)
 		c.bearer.mu.Unlock()
 		if usable && ClassOf(r.Err) != ClassAuth {
 			c.logger.WarnContext(ctx, "apihub bearer token renewal failed; using the current token until it expires",

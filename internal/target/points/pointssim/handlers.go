@@ -17,9 +17,9 @@ import (
 
 // endpoint describes one API endpoint.
 type endpoint struct {
-	name   Endpoint
-	method string
-	handle func(s *Server, r *http.Request, rep *reply)
+	name       Endpoint
+	method     string
+	handleFunc func(s *Server, r *http.Request, rep *reply)
 }
 
 // endpoints maps the path below the prefix to its endpoint.

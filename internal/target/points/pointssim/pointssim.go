@@ -77,6 +77,7 @@
 package pointssim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -328,7 +329,7 @@ func (s *Server) serveRoute(r *http.Request, rest string, fs *faultState, rep *r
 		rep.code = a.Status
 		return
 	}
-	ep.handle(s, r, rep)
+	ep.handleFunc(s, r, rep)
 	if s.inj.DropAfter(plan) {
 		rep.Drop, rep.Fault = true, simkit.FaultDropAfter
 	}
@@ -346,7 +347,10 @@ func trimSlash(p string) string {
 
 // envelope renders the API's answer: {"code", "message", "data"}.
 func envelope(code int, msg string, data any) []byte {
-	b, err := json.Marshal(struct {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 		Data    any    `json:"data"`
@@ -355,7 +359,7 @@ func envelope(code int, msg string, data any) []byte {
 		// Only the simulator's own types reach here; they always encode.
 		panic(fmt.Sprintf("pointssim: encode answer: %v", err))
 	}
-	return b
+	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
 // succeed fills rep with a success carrying data.
