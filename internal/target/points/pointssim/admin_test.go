@@ -148,7 +148,8 @@ func TestFlagsEmbedWithAPrefix(t *testing.T) {
 		"--points-recharge-drop-after-rate", "0.25", "--points-status-rate", "403=0.1", "--points-down", "503",
 	})
 	require.NoError(t, err)
-	cfg := cli.Points.Config(slog.New(slog.DiscardHandler))
+	cfg, err := cli.Points.Config(slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
 	require.Equal(t, []string{"sk-a", "sk-b"}, cfg.APIKeys)
 	require.EqualValues(t, 500, cfg.PoolCents)
@@ -158,4 +159,27 @@ func TestFlagsEmbedWithAPrefix(t *testing.T) {
 	require.EqualValues(t, 0.25, cfg.Faults.Endpoints[pointssim.EndpointRecharge].DropAfterRate)
 	require.Equal(t, map[int]float64{403: 0.1}, cfg.Faults.StatusRates)
 	require.Equal(t, simkit.Down503, cfg.Faults.Down)
+}
+
+func TestFlagsTakeFaultsAsJSON(t *testing.T) {
+	t.Parallel()
+	var cli struct {
+		Points pointssim.Flags `embed:"" prefix:"points-"`
+	}
+	parser, err := kong.New(&cli, kong.Exit(func(int) { t.Fatal("kong exited") }))
+	require.NoError(t, err)
+	_, err = parser.Parse([]string{"--points-faults", `{"endpoints":{"recharge":{"drop_after_rate":0.2}}}`, "--points-status500-rate", "0.5"})
+	require.NoError(t, err)
+	cfg, err := cli.Points.Config(nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 0.2, cfg.Faults.Endpoints[pointssim.EndpointRecharge].DropAfterRate)
+	require.Zero(t, cfg.Faults.All.Status500Rate, "the JSON replaces every fault flag")
+
+	cli.Points.Faults = `{"endpoints":{"refund":{}}}`
+	cfg, err = cli.Points.Config(nil)
+	require.NoError(t, err)
+	require.ErrorContains(t, cfg.Validate(), `unknown endpoint "refund"`)
+	cli.Points.Faults = `{"all":{"nonsense":1}}`
+	_, err = cli.Points.Config(nil)
+	require.ErrorContains(t, err, "faults flag")
 }
