@@ -46,7 +46,9 @@
 //	GET  /stats                     Stats
 //	GET  /state                     State (pool, users with balances and ledgers, projects)
 //	GET  /ledger?client_user_id=    [Entry], newest first (404 for an unknown user)
-//	GET  /duplicates[?pattern=RE | ?order=ID&order=ID...]  DuplicateReport
+//	GET  /duplicates[?pattern=RE]   DuplicateReport (orders credited more than once)
+//	GET  /credits?order=ID&order=ID  {order id: recharge entries mentioning it}
+//	GET  /credits[?pattern=RE]      {order id found by the pattern: recharge entries}
 //	GET  /requests                  [Request] (empty unless Config.RecordRequests)
 //	GET  /faults, POST /faults      Faults (a POST replaces the faults in force)
 //	GET  /pool                      {"balance_cents"}
