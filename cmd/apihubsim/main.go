@@ -1,13 +1,11 @@
 // Command apihubsim serves simulators of the APIHub platform on one host,
-// as the real platform does (APIHUB_BASE_URL): today the user centre
+// as the real platform does (APIHUB_BASE_URL): the user centre
 // (internal/target/usercenter/ucsim) under /api/user-center-admin, with
-// its admin endpoints under /_sim/uc. It prints one line with the base URL
-// once it listens, and exits 0 on SIGINT or SIGTERM. Every flag is also an
+// its admin endpoints under /_sim/uc, and points and projects
+// (internal/target/points/pointssim) under /api/v1/apihub, with its admin
+// endpoints under /_sim/points. It prints one line with the base URL once
+// it listens, and exits 0 on SIGINT or SIGTERM. Every flag is also an
 // environment variable (see --help).
-//
-// Another APIHub simulator (points, under /api/v1/apihub/...) is mounted
-// beside the user centre by adding its flags to cmd and one entry to the
-// list mounts returns.
 package main
 
 import (
@@ -28,6 +26,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/chansync/chansync/internal/simkit"
+	"github.com/chansync/chansync/internal/target/points/pointssim"
 	"github.com/chansync/chansync/internal/target/usercenter/ucsim"
 )
 
@@ -38,7 +37,8 @@ type cmd struct {
 	LogRequests    bool   `name:"log-requests" env:"APIHUBSIM_LOG_REQUESTS" help:"Log every request at debug level (with --log-level debug)."`
 	LogLevel       string `name:"log-level" env:"LOG_LEVEL" enum:"debug,info,warn,error" default:"info" help:"debug, info, warn or error."`
 
-	UC userCentreFlags `embed:"" prefix:"uc-" group:"User centre"`
+	UC     userCentreFlags `embed:"" prefix:"uc-" group:"User centre"`
+	Points pointssim.Flags `embed:"" prefix:"points-" envprefix:"APIHUBSIM_POINTS_" group:"Points"`
 }
 
 // userCentreFlags configure the user-centre simulator.
@@ -124,8 +124,18 @@ func (c *cmd) mounts(logger *slog.Logger) ([]mount, error) {
 	if c.UC.Revoked {
 		uc.Revoke()
 	}
+	pCfg, err := c.Points.Config(logger)
+	if err != nil {
+		return nil, fmt.Errorf("points: %w", err)
+	}
+	pCfg.Seed, pCfg.RecordRequests, pCfg.LogRequests = c.Seed, c.RecordRequests, c.LogRequests
+	if err := pCfg.Validate(); err != nil {
+		return nil, fmt.Errorf("points: %w", err)
+	}
+	points := pointssim.New(pCfg)
 	return []mount{
 		{name: "user centre", handler: uc, prefixes: []string{uc.Prefix(), uc.AdminPrefix()}},
+		{name: "points", handler: points, prefixes: []string{points.Prefix(), points.AdminPrefix()}},
 	}, nil
 }
 
