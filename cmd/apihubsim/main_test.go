@@ -134,7 +134,8 @@ func TestRun(t *testing.T) {
 	t.Run("OtherPathsAreNotFound", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
-		require.Equal(t, http.StatusNotFound, get(t, b.baseURL+"/api/v1/apihub/points/users/balance", nil))
+		require.Equal(t, http.StatusNotFound, get(t, b.baseURL+"/api/v2/elsewhere", nil))
+		require.Equal(t, http.StatusUnauthorized, get(t, b.baseURL+"/api/v1/apihub/points/users/balance", nil), "points is served beside the user centre (and wants its key)")
 	})
 
 	t.Run("BadSettings", func(t *testing.T) {
