@@ -46,7 +46,7 @@ func (c *common) Validate() error {
 	if c.BatchSize < 1 || c.BatchSize > 1000 {
 		return errors.New("BATCH_SIZE (--batch-size) must be between 1 and 1000")
 	}
-	return nil
+	return c.APIHub.Validate()
 }
 
 // open connects and returns a controller over the enabled targets (with

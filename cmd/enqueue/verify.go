@@ -25,7 +25,7 @@ func (c *verifyCmd) Validate() error {
 	if err := c.common.Validate(); err != nil {
 		return err
 	}
-	return c.Channel.Validate()
+	return c.Targets.Validate()
 }
 
 // errDifferences makes verify exit 1.

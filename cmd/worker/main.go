@@ -64,7 +64,7 @@ type runCmd struct {
 }
 
 func (c *runCmd) Validate() error {
-	if err := cli.First(c.Database.Validate, c.Channel.Validate, c.Log.Validate); err != nil {
+	if err := cli.First(c.Database.Validate, c.Targets.Validate, c.Log.Validate); err != nil {
 		return err
 	}
 	switch {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"github.com/chansync/chansync/internal/target/channel"
+	"github.com/chansync/chansync/internal/target/points"
+	"github.com/chansync/chansync/internal/target/usercenter"
 	"github.com/chansync/chansync/internal/targets"
 )
 
@@ -10,7 +12,11 @@ import (
 // (each on when its settings are given).
 type Targets struct {
 	Channel
+	APIHub
 }
+
+// Validate reports a missing or malformed setting of an enabled target.
+func (t *Targets) Validate() error { return First(t.Channel.Validate, t.APIHub.Validate) }
 
 // Settings returns the settings the target registry is built from.
 func (t *Targets) Settings() targets.Settings {
@@ -18,6 +24,14 @@ func (t *Targets) Settings() targets.Settings {
 		Channel: channel.Settings{
 			BaseURL: t.ChannelBaseURL, AppKey: t.ChannelAppKey, Secret: t.ChannelSecret, RPS: t.ChannelRPS,
 			MaxRetryAfter: t.RetryAfterMax,
+		},
+		UserCenter: usercenter.Settings{
+			BaseURL: t.APIHubBaseURL, AppKey: t.APIHubAK, SecretKey: t.APIHubSK, MemberRole: t.APIHubMemberRole,
+			RPS: t.APIHubRPS, MaxRetryAfter: t.RetryAfterMax,
+		},
+		Points: points.Settings{
+			BaseURL: t.APIHubBaseURL, APIKey: t.APIHubAPIKey, ServiceUser: t.APIHubServiceUser,
+			RPS: t.APIHubRPS, MaxRetryAfter: t.RetryAfterMax, PoolProbe: t.PointsPoolProbe,
 		},
 	}
 }

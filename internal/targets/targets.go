@@ -9,6 +9,8 @@ import (
 
 	"github.com/chansync/chansync/internal/target"
 	"github.com/chansync/chansync/internal/target/channel"
+	"github.com/chansync/chansync/internal/target/points"
+	"github.com/chansync/chansync/internal/target/usercenter"
 )
 
 // Settings are every target's settings. A target whose settings are unset
@@ -16,6 +18,10 @@ import (
 type Settings struct {
 	// Channel reaches the channel.
 	Channel channel.Settings
+	// UserCenter reaches the APIHub user centre.
+	UserCenter usercenter.Settings
+	// Points reaches APIHub points.
+	Points points.Settings
 }
 
 // entry is one target chansync knows: whether its settings turn it on,
@@ -34,6 +40,18 @@ var known = []entry{
 		enabled: func(Settings) bool { return true },
 		kinds:   func(Settings) []*target.Kind { return channel.Kinds() },
 		build:   func(s Settings, d target.Deps) (*target.Target, error) { return channel.New(s.Channel, d) },
+	},
+	{
+		name:    usercenter.Name,
+		enabled: func(s Settings) bool { return s.UserCenter.Enabled() },
+		kinds:   func(s Settings) []*target.Kind { return usercenter.Kinds(s.UserCenter.MemberRole) },
+		build:   func(s Settings, d target.Deps) (*target.Target, error) { return usercenter.New(s.UserCenter, d) },
+	},
+	{
+		name:    points.Name,
+		enabled: func(s Settings) bool { return s.Points.Enabled() },
+		kinds:   func(Settings) []*target.Kind { return points.Kinds() },
+		build:   func(s Settings, d target.Deps) (*target.Target, error) { return points.New(s.Points, d) },
 	},
 }
 
