@@ -140,6 +140,10 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[queue.PushArgs]) e
 	return w.verdict(ctx, k, len(args.IDs), res)
 }
 
+// Timeout bounds one run of a push job (Config.JobTimeout): a longer batch
+// is cut short and its job snoozed, to resume where it stopped.
+func (w *PushWorker) Timeout(*river.Job[queue.PushArgs]) time.Duration { return w.cfg.JobTimeout }
+
 // verdict maps a push's result to what River does with its job.
 func (w *PushWorker) verdict(ctx context.Context, k *target.Kind, n int, res syncer.Result) error {
 	switch {

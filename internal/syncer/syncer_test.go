@@ -169,9 +169,10 @@ type testBundle struct {
 }
 
 type bundleOptions struct {
-	bound time.Duration
-	lease time.Duration
-	probe time.Duration
+	bound    time.Duration
+	lease    time.Duration
+	probe    time.Duration
+	failures uint32
 }
 
 func setup(t *testing.T, opts ...bundleOptions) *testBundle {
@@ -206,6 +207,7 @@ func (b *testBundle) newEngine(t *testing.T, o bundleOptions) *syncer.Engine {
 			return nil
 		},
 		Lease: o.lease, ParentWait: 200 * time.Millisecond, ParentPoll: 20 * time.Millisecond,
+		BreakerFailures: o.failures, BreakerTimeout: time.Hour,
 	})
 	require.NoError(t, err)
 	return e
@@ -575,4 +577,48 @@ func TestLeaseKeptWhileWaitingForParents(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	<-done
 	require.Nil(t, b.state(t, "task", task.ChannelTaskID).LeaseUntil)
+}
+
+// TestBreakerClassification: only transient failures count against a
+// target; once they open its circuit, pushes pause (no request, no
+// attempt spent), and the failure that opened it is charged to the outage,
+// not to its record.
+func TestBreakerClassification(t *testing.T) {
+	t.Parallel()
+	transient := &fakeErr{target.Failure{Class: target.Transient, Answered: true, Reason: "502"}}
+	tests := []struct {
+		name     string
+		err      error
+		wantOpen bool
+	}{
+		{"TransientFailuresOpenTheCircuit", transient, true},
+		{"DataErrorsNeverTripIt", &fakeErr{target.Failure{Class: target.Permanent, Answered: true, Reason: "1004 denied"}}, false},
+		{"RateLimitsNeverTripIt", &fakeErr{target.Failure{Class: target.RateLimited, RetryAfter: time.Hour, Answered: true, Reason: "429"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, bundleOptions{failures: 3})
+			b.fake.failNext["create"] = []error{tt.err, tt.err, tt.err}
+			var results []syncer.Result
+			for _, u := range b.set.Users[:3] {
+				results = append(results, b.push(t, "user", u.ChannelUserID))
+			}
+			require.Equal(t, tt.wantOpen, b.engine.Open(channel.Name))
+			if !tt.wantOpen {
+				return
+			}
+			require.Equal(t, 1, results[0].Failed, "the first failures are the records'")
+			require.Equal(t, 1, results[2].Waiting, "the failure that opened the circuit is the outage's")
+			require.Positive(t, results[2].SnoozeFor)
+			require.Equal(t, int32(0), b.state(t, "user", b.set.Users[2].ChannelUserID).Attempts)
+
+			calls := b.fake.count("create")
+			res := b.push(t, "user", b.set.Users[3].ChannelUserID)
+			require.Equal(t, 1, res.Waiting, "paused while the circuit is open")
+			require.Positive(t, res.SnoozeFor)
+			require.Equal(t, calls, b.fake.count("create"), "no request reaches a target whose circuit is open")
+			require.Equal(t, int32(0), b.state(t, "user", b.set.Users[3].ChannelUserID).Attempts)
+		})
+	}
 }

@@ -43,14 +43,14 @@ type Settings struct {
 	MaxRetryAfter time.Duration
 	// Timeout bounds one request; 0 takes the client's default (15 s).
 	Timeout time.Duration
+	// SettleMargin is added to Timeout to bound how long after it was sent
+	// a request may still be applied (a server that queues requests may act
+	// on one after the client gave up); 0 takes 5 s.
+	SettleMargin time.Duration
 }
 
 // Enabled reports whether the settings turn the user centre on.
 func (s Settings) Enabled() bool { return s.BaseURL != "" && s.AppKey != "" && s.SecretKey != "" }
-
-// settleMargin is added to the client's timeout to bound how long a
-// request may still be applied after it was sent.
-const settleMargin = 5 * time.Second
 
 // New returns the user centre target.
 func New(s Settings, deps target.Deps) (*target.Target, error) {
@@ -79,12 +79,16 @@ func New(s Settings, deps target.Deps) (*target.Target, error) {
 	if timeout <= 0 {
 		timeout = 15 * time.Second
 	}
+	margin := s.SettleMargin
+	if margin <= 0 {
+		margin = 5 * time.Second
+	}
 	c := &client{api: api, role: s.MemberRole}
 	return &target.Target{
 		Name:          Name,
 		Kinds:         Kinds(s.MemberRole),
 		Client:        c,
-		InFlightBound: timeout + settleMargin,
+		InFlightBound: timeout + margin,
 		Verifier:      &verifier{c: c},
 	}, nil
 }
