@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/chansync/chansync/internal/control"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target"
 )
 
 // candidateRows is how many of a bulk replay's records the confirmation
@@ -31,48 +31,55 @@ func withNotice(back, notice string, n int) string {
 	return u.RequestURI()
 }
 
-// recordForm reads the kind and id of a one-record action.
-func recordForm(r *http.Request) (record.Kind, string, error) {
-	kind := record.Kind(strings.TrimSpace(r.PostForm.Get("kind")))
-	if !kind.Valid() {
-		return "", "", errors.New("unknown kind: want one of company, user, task, application, payment")
+// recordForm reads the target, kind and id of a one-record action. The
+// kind is required and names its target; a target, when given, must be
+// the kind's.
+func (s *server) recordForm(r *http.Request) (*target.Kind, string, error) {
+	kindName := strings.TrimSpace(r.PostForm.Get("kind"))
+	if kindName == "" {
+		return nil, "", fmt.Errorf("kind is required: want one of %s", strings.Join(s.reg.KindNames(), ", "))
+	}
+	kinds, err := s.reg.Select(strings.TrimSpace(r.PostForm.Get("target")), kindName)
+	if err != nil {
+		return nil, "", err
 	}
 	id := strings.TrimSpace(r.PostForm.Get("id"))
 	if id == "" {
-		return "", "", errors.New("name the record's id")
+		return nil, "", errors.New("id is required: name the record's id")
 	}
-	return kind, id, nil
+	return kinds[0], id, nil
 }
 
 // logAction records an action ("replay" or "push") in replay_log (shown on
 // the overview) and in the log. The filter is written as the enqueue
-// command writes it: the replay filter, or "push kind=K ids=ID".
+// command writes it: the replay filter, or "push target=T kind=K ids=ID".
 func (s *server) logAction(ctx context.Context, p *principal, action, filter string, n int) error {
 	s.logger.InfoContext(ctx, "status page: "+action,
 		slog.String("actor", p.actor), slog.String("filter", filter), slog.Int("count", n))
 	return s.ctl.LogReplay(context.WithoutCancel(ctx), p.actor, filter, n)
 }
 
-// replayOne replays one dead letter (form: kind, id; back: where to go).
+// replayOne replays one dead letter (form: target, kind, id; back: where
+// to go).
 func (s *server) replayOne(w http.ResponseWriter, r *http.Request, p *principal) {
-	kind, id, err := recordForm(r)
+	k, id, err := s.recordForm(r)
 	if err != nil {
 		s.fail(w, r, p, http.StatusBadRequest, err.Error())
 		return
 	}
-	f := control.ReplayFilter{Kind: kind, ID: id}
-	s.replay(w, r, p, f, orDefault(r.PostForm.Get("back"), recordURL(kind, id)))
+	f := control.ReplayFilter{Target: string(k.Target), Kind: k.Name, ID: id}
+	s.replay(w, r, p, f, orDefault(r.PostForm.Get("back"), recordURL(k.Source, id)))
 }
 
-// replayBulk replays every dead letter of a kind and/or reason (form: kind,
-// reason, or all=1).
+// replayBulk replays every dead letter of a target, kind and/or reason
+// (form: target, kind, reason, or all=1).
 func (s *server) replayBulk(w http.ResponseWriter, r *http.Request, p *principal) {
-	f, err := bulkFilter(r.PostForm)
+	sel, f, err := s.bulkFilter(r.PostForm)
 	if err != nil {
 		s.fail(w, r, p, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.replay(w, r, p, f, deadURL(f.Kind, f.Reason, 0))
+	s.replay(w, r, p, f, deadURL(sel, 0))
 }
 
 func (s *server) replay(w http.ResponseWriter, r *http.Request, p *principal, f control.ReplayFilter, back string) {
@@ -88,14 +95,14 @@ func (s *server) replay(w http.ResponseWriter, r *http.Request, p *principal, f 
 	http.Redirect(w, r, withNotice(back, "replay", n), http.StatusSeeOther)
 }
 
-// pushOne pushes one record now (form: kind, id).
+// pushOne pushes one record of one kind now (form: target, kind, id).
 func (s *server) pushOne(w http.ResponseWriter, r *http.Request, p *principal) {
-	kind, id, err := recordForm(r)
+	k, id, err := s.recordForm(r)
 	if err != nil {
 		s.fail(w, r, p, http.StatusBadRequest, err.Error())
 		return
 	}
-	n, err := s.ctl.Push(r.Context(), kind, []string{id})
+	n, err := s.ctl.Push(r.Context(), k, []string{id})
 	var missing *control.MissingError
 	switch {
 	case errors.As(err, &missing):
@@ -105,11 +112,12 @@ func (s *server) pushOne(w http.ResponseWriter, r *http.Request, p *principal) {
 		s.internal(w, r, p, "push", err)
 		return
 	}
-	if err := s.logAction(r.Context(), p, "push", "push kind="+string(kind)+" ids="+id, n); err != nil {
+	filter := "push target=" + string(k.Target) + " kind=" + k.Name + " ids=" + id
+	if err := s.logAction(r.Context(), p, "push", filter, n); err != nil {
 		s.internal(w, r, p, "record the push (queued)", err)
 		return
 	}
-	http.Redirect(w, r, withNotice(orDefault(r.PostForm.Get("back"), recordURL(kind, id)), "push", n), http.StatusSeeOther)
+	http.Redirect(w, r, withNotice(orDefault(r.PostForm.Get("back"), recordURL(k.Source, id)), "push", n), http.StatusSeeOther)
 }
 
 func orDefault(s, def string) string {
@@ -119,37 +127,42 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// bulkFilter reads a bulk replay's filter: kind and/or reason, or all=1 for
-// every dead letter.
-func bulkFilter(q url.Values) (control.ReplayFilter, error) {
-	kind, reason, err := deadFilter(q)
+// bulkFilter reads a bulk replay's filter: target, kind and/or reason, or
+// all=1 for every dead letter of every enabled target.
+func (s *server) bulkFilter(q url.Values) (deadSel, control.ReplayFilter, error) {
+	sel, err := s.deadFilter(q)
 	if err != nil {
-		return control.ReplayFilter{}, err
+		return sel, control.ReplayFilter{}, err
 	}
-	f := control.ReplayFilter{Kind: kind, Reason: reason}
-	if kind == "" && reason == "" {
+	f := control.ReplayFilter{Target: sel.Target, Kind: sel.Kind, Reason: sel.Reason}
+	if sel == (deadSel{}) {
 		if q.Get("all") != "1" {
-			return f, errors.New("name a kind or a reason, or all=1 for every dead letter")
+			return sel, f, errors.New("name a target, a kind or a reason, or all=1 for every dead letter")
 		}
 		f.All = true
 	}
-	return f, nil
+	return sel, f, nil
+}
+
+// candidate is one record a bulk replay selects.
+type candidate struct {
+	control.DeadLetter
+	URL string
 }
 
 type confirmView struct {
-	Kind   record.Kind
-	Reason string
-	All    bool
-	Count  int64
+	deadSel
+	All   bool
+	Count int64
 	// Shown lists the first of the records the replay selects.
-	Shown []control.DeadLetter
+	Shown []candidate
 	Back  string
 }
 
 // replayBulkConfirm shows how many dead letters a bulk replay selects and
 // asks before doing it.
 func (s *server) replayBulkConfirm(w http.ResponseWriter, r *http.Request, p *principal) {
-	f, err := bulkFilter(r.URL.Query())
+	sel, f, err := s.bulkFilter(r.URL.Query())
 	if err != nil {
 		s.fail(w, r, p, http.StatusBadRequest, err.Error())
 		return
@@ -159,7 +172,9 @@ func (s *server) replayBulkConfirm(w http.ResponseWriter, r *http.Request, p *pr
 		s.internal(w, r, p, "list the dead letters to replay", err)
 		return
 	}
-	v := confirmView{Kind: f.Kind, Reason: f.Reason, All: f.All, Count: int64(len(cands)), Back: deadURL(f.Kind, f.Reason, 0)}
-	v.Shown = cands[:min(len(cands), candidateRows)]
+	v := confirmView{deadSel: sel, All: f.All, Count: int64(len(cands)), Back: deadURL(sel, 0)}
+	for _, c := range cands[:min(len(cands), candidateRows)] {
+		v.Shown = append(v.Shown, candidate{DeadLetter: c, URL: s.kindRecordURL(c.Kind, c.ID)})
+	}
 	s.render(w, r, http.StatusOK, "confirm.html", p, "Replay dead letters?", v)
 }

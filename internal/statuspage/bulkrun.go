@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/dbsqlc"
@@ -47,6 +48,42 @@ func recordedBulkRun(q *dbsqlc.Queries, ctl *control.Controller) BulkRunFunc {
 		run.Retrying = sum.Total.Retrying
 		run.Blocked = sum.Total.Blocked
 		run.Dead = sum.Total.Dead
+		type key struct{ target, kind string }
+		byKind := make(map[key]control.KindSummary, len(sum.Kinds))
+		for _, k := range sum.Kinds {
+			byKind[key{k.Target, k.Kind}] = k
+		}
+		for _, sc := range scans {
+			k := byKind[key{sc.Target, sc.Kind}]
+			run.Scans = append(run.Scans, BulkScan{
+				Target: sc.Target, Kind: sc.Kind,
+				Scanned: int64(sc.Scanned), Enqueued: int64(sc.Enqueued), Unchanged: int64(sc.Unchanged),
+				Pushed: k.Pushed, Retrying: k.Retrying, Blocked: k.Blocked, Dead: k.Dead,
+			})
+		}
 		return run, nil
+	}
+}
+
+// RecordedMirrorRun returns a LastMirrorRunFunc that reads the newest run
+// of the projects mirror recorded in projects_mirror_run. Give it to
+// Config.LastMirrorRunFunc when the mirror is on.
+func RecordedMirrorRun(pool *pgxpool.Pool) LastMirrorRunFunc {
+	q := dbsqlc.New(pool)
+	return func(ctx context.Context) (*MirrorRun, error) {
+		row, err := q.StatusPageLastMirrorRun(ctx)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read last projects mirror run: %w", err)
+		}
+		started := row.StartedAt
+		return &MirrorRun{
+			StartedAt: &started, FinishedAt: row.FinishedAt,
+			Published: int(row.Published), Added: int(row.Added),
+			Unpublished: int(row.Unpublished), Republished: int(row.Republished),
+			Error: derefString(row.Error),
+		}, nil
 	}
 }

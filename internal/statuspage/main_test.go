@@ -2,6 +2,7 @@ package statuspage_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -18,8 +19,11 @@ import (
 
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database/dbtest"
+	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/statuspage"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
 	"github.com/chansync/chansync/internal/testkit"
 )
 
@@ -49,6 +53,7 @@ func (c *clock) Advance(d time.Duration) {
 
 type testBundle struct {
 	pool   *pgxpool.Pool
+	reg    *target.Registry
 	ctl    *control.Controller
 	srv    *httptest.Server
 	client *http.Client
@@ -56,8 +61,101 @@ type testBundle struct {
 	cfg    statuspage.Config
 }
 
+// shadowTarget is a second target, defined here to show targets side by
+// side: one kind, shadow_user, read from the users table. Its client does
+// nothing; nothing is pushed in these tests.
+const shadowTarget target.Name = "shadow"
+
+// shadowUser is the shadow target's body of a user.
+type shadowUser struct {
+	ID    string `json:"channel_user_id"`
+	Name  string `json:"name"`
+	Phone string `json:"phone"`
+}
+
+func newShadowTarget() *target.Target {
+	k := &target.Kind{
+		Target: shadowTarget, Name: "shadow_user", Plural: "shadow_users", IDField: "channel_user_id", Source: "user",
+		VersionsSQL: "SELECT channel_user_id AS record_id, updated_at FROM users",
+		Affected:    map[string]target.AffectedFunc{"user": target.Identity},
+	}
+	build := func(u dbsqlc.User) *target.Built {
+		return k.Finish(&target.Built{
+			Ref: k.Ref(u.ChannelUserID), Body: shadowUser{ID: u.ChannelUserID, Name: u.Name, Phone: u.Phone}, UpdatedAt: u.UpdatedAt,
+		}, nil)
+	}
+	k.Load = func(ctx context.Context, db dbsqlc.DBTX, ids []string) (map[string]*target.Built, error) {
+		rows, err := dbsqlc.New(db).UsersByID(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out := make(map[string]*target.Built, len(rows))
+		for _, u := range rows {
+			out[u.ChannelUserID] = build(u)
+		}
+		return out, nil
+	}
+	k.Page = func(ctx context.Context, db dbsqlc.DBTX, after string, size int32) ([]*target.Built, error) {
+		rows, err := dbsqlc.New(db).UsersPage(ctx, dbsqlc.UsersPageParams{After: after, PageSize: size})
+		if err != nil {
+			return nil, err
+		}
+		out := make([]*target.Built, len(rows))
+		for i, u := range rows {
+			out[i] = build(u)
+		}
+		return out, nil
+	}
+	return &target.Target{Name: shadowTarget, Kinds: []*target.Kind{k}, Client: noopClient{}}
+}
+
+// noopClient is a target.Client that is never called.
+type noopClient struct{}
+
+var errNoop = errors.New("noop client: nothing is sent in these tests")
+
+func (noopClient) Create(context.Context, target.Request) (target.Result, error) {
+	return target.Result{}, errNoop
+}
+
+func (noopClient) Update(context.Context, target.Request) (target.Result, error) {
+	return target.Result{}, errNoop
+}
+
+func (noopClient) Find(context.Context, target.Request) (target.Found, error) {
+	return target.Found{}, errNoop
+}
+
+func (noopClient) Classify(error) target.Failure { return target.Failure{Class: target.Permanent} }
+
+// newRegistry returns the registry of the channel target and the shadow
+// target.
+func newRegistry(t *testing.T) *target.Registry {
+	t.Helper()
+	ch, err := channel.New(channel.Settings{BaseURL: "http://127.0.0.1:1", AppKey: "k", Secret: "s"}, target.Deps{})
+	require.NoError(t, err)
+	reg, err := target.NewRegistry(ch, newShadowTarget())
+	require.NoError(t, err)
+	return reg
+}
+
+// targetStates are the connection states the tests' TargetStateFunc
+// reports, relative to the clock.
+func targetStates(clk *clock) statuspage.TargetStateFunc {
+	return func(name target.Name) (string, time.Time, string) {
+		switch name {
+		case channel.Name:
+			return "rate-limited", clk.Now().Add(-3 * time.Minute), "429 from /users"
+		case shadowTarget:
+			return "auth failing", clk.Now().Add(-7 * time.Minute), "401 for user 13912345699"
+		}
+		return "", time.Time{}, ""
+	}
+}
+
 // setup starts a status page over a schema of its own holding the test
-// data set (see seed). configure, if given, adjusts the Config.
+// data set (see seed), with the channel and shadow targets. configure, if
+// given, adjusts the Config.
 func setup(t *testing.T, configure ...func(*statuspage.Config)) *testBundle {
 	t.Helper()
 	schema := dbtest.New(t)
@@ -66,18 +164,17 @@ func setup(t *testing.T, configure ...func(*statuspage.Config)) *testBundle {
 
 	rc, err := jobs.NewClient(pool, nil, jobs.Config{})
 	require.NoError(t, err)
-	ctl := control.New(pool, &jobs.Inserter{Client: rc})
+	reg := newRegistry(t)
+	ctl := control.New(control.Config{Pool: pool, Registry: reg, Client: rc})
 
 	clk := &clock{t: time.Now()}
 	cfg := statuspage.Config{
-		Controller: ctl,
-		Pool:       pool,
-		AdminToken: adminToken,
-		SessionTTL: time.Hour,
-		Now:        clk.Now,
-		ChannelStateFunc: func() statuspage.ChannelState {
-			return statuspage.ChannelState{Status: statuspage.ChannelRateLimited, Since: clk.Now().Add(-3 * time.Minute), Detail: "429 from /users"}
-		},
+		Controller:      ctl,
+		Pool:            pool,
+		AdminToken:      adminToken,
+		SessionTTL:      time.Hour,
+		Now:             clk.Now,
+		TargetStateFunc: targetStates(clk),
 	}
 	for _, f := range configure {
 		f(&cfg)
@@ -88,20 +185,26 @@ func setup(t *testing.T, configure ...func(*statuspage.Config)) *testBundle {
 	t.Cleanup(srv.Close)
 	client := *srv.Client()
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &testBundle{pool: pool, ctl: ctl, srv: srv, client: &client, clock: clk, cfg: cfg}
+	return &testBundle{pool: pool, reg: reg, ctl: ctl, srv: srv, client: &client, clock: clk, cfg: cfg}
 }
 
-// The data set: every kind, with personal data, and ten dead letters.
+// The data set: every channel kind, with personal data, and ten dead
+// letters on the channel; one on the shadow target, which is held.
 //
+//	channel:
 //	company  C1 synced; C2 dead (social_credit_code)
 //	user     U1 synced; U2..U7 dead (id_card); U8 dead (phone); U9 never queued
 //	task     T1 blocked on C2
 //	application A1 never queued
 //	payment  P1 dead (bank_account)
+//	shadow:
+//	shadow_user U1 synced (sh-U1); U3 dead (name); the rest never queued
+//	hold     "points pool too low" since 8 minutes, next probe in 5, 2 probes
 //
 // Counts: company 2/1 in sync/1 dead; user 9/1/7 dead/1 pending; task 1
-// blocked; application 1 pending; payment 1 dead. Dead letters (dead or
-// blocked): 10, newest failure first U2, U3, ... U8, C2, T1, P1.
+// blocked; application 1 pending; payment 1 dead; shadow_user 9/1/1 dead/7
+// pending. Dead letters (dead or blocked): 11, newest failure first U2,
+// U3, ... U8, C2, T1, P1, then shadow's U3.
 var (
 	userIDCard = map[string]string{
 		"U1": "11010519491231002X", "U2": "440301199001011234", "U3": "440301199001021235",
@@ -145,22 +248,29 @@ func seed(t *testing.T, pool *pgxpool.Pool) {
 		VALUES ('P1', 'salary', 'U1', 'A1', 100.50, now(), $1, '{"description": "工资"}')`, bankAccount)
 
 	// Synced records, read by their push after their row's last change.
-	exec(`INSERT INTO sync_state (kind, record_id, status, channel_ref, accepted_at, source_updated_at, accepted_hash, last_verb)
-		SELECT 'company', channel_company_id, 'synced', 'ch-' || channel_company_id, now() - interval '1 hour', updated_at, '\x01', 'create'
+	exec(`INSERT INTO sync_state (target, kind, record_id, status, remote_ref, accepted_at, source_updated_at, accepted_hash, last_verb)
+		SELECT 'channel', 'company', channel_company_id, 'synced', 'ch-' || channel_company_id, now() - interval '1 hour', updated_at, '\x01', 'create'
 		FROM companies WHERE channel_company_id = 'C1'`)
-	exec(`INSERT INTO sync_state (kind, record_id, status, channel_ref, accepted_at, source_updated_at, accepted_hash, last_verb)
-		SELECT 'user', channel_user_id, 'synced', 'ch-' || channel_user_id, now() - interval '30 minutes', updated_at, '\x01', 'create'
+	exec(`INSERT INTO sync_state (target, kind, record_id, status, remote_ref, accepted_at, source_updated_at, accepted_hash, last_verb)
+		SELECT 'channel', 'user', channel_user_id, 'synced', 'ch-' || channel_user_id, now() - interval '30 minutes', updated_at, '\x01', 'create'
+		FROM users WHERE channel_user_id = 'U1'`)
+	exec(`INSERT INTO sync_state (target, kind, record_id, status, remote_ref, accepted_at, source_updated_at, accepted_hash, last_verb)
+		SELECT 'shadow', 'shadow_user', channel_user_id, 'synced', 'sh-' || channel_user_id, now() - interval '20 minutes', updated_at, '\x01', 'create'
 		FROM users WHERE channel_user_id = 'U1'`)
 
-	dead := func(kind, id, status, reason string, minutesAgo int, payload string) {
+	deadOn := func(tgt, kind, id, status, reason string, minutesAgo int, payload string) {
 		t.Helper()
 		var p any
 		if payload != "" {
 			p = payload
 		}
-		exec(`INSERT INTO sync_state (kind, record_id, status, attempts, last_error, first_failed_at, last_failed_at, last_payload)
-			VALUES ($1, $2, $3, 1, $4, now() - make_interval(mins => $5 + 60), now() - make_interval(mins => $5), $6::jsonb)`,
-			kind, id, status, reason, minutesAgo, p)
+		exec(`INSERT INTO sync_state (target, kind, record_id, status, attempts, last_error, first_failed_at, last_failed_at, last_payload)
+			VALUES ($1, $2, $3, $4, 1, $5, now() - make_interval(mins => $6 + 60), now() - make_interval(mins => $6), $7::jsonb)`,
+			tgt, kind, id, status, reason, minutesAgo, p)
+	}
+	dead := func(kind, id, status, reason string, minutesAgo int, payload string) {
+		t.Helper()
+		deadOn("channel", kind, id, status, reason, minutesAgo, payload)
 	}
 	u2Payload := `{"channel_user_id": "U2", "name": "` + u2Name + `", "id_card": "` + userIDCard["U2"] + `", "phone": "` + userPhone["U2"] + `"}`
 	dead("user", "U2", "dead", "users/U2: id_card: check digit mismatch", 1, u2Payload)
@@ -169,14 +279,20 @@ func seed(t *testing.T, pool *pgxpool.Pool) {
 	}
 	dead("user", "U8", "dead", "users/U8: phone: must start with 13 to 19", 7, "")
 	dead("company", "C2", "dead", "companies/C2: social_credit_code: check digit mismatch", 8, "")
-	exec(`INSERT INTO sync_state (kind, record_id, status, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id)
-		VALUES ('task', 'T1', 'blocked', 'tasks/T1: channel_company_id: waits for company/C2, which is dead', now() - interval '9 minutes', now() - interval '9 minutes', 'company', 'C2')`)
+	exec(`INSERT INTO sync_state (target, kind, record_id, status, last_error, first_failed_at, last_failed_at, blocked_on_kind, blocked_on_id)
+		VALUES ('channel', 'task', 'T1', 'blocked', 'tasks/T1: channel_company_id: waits for company/C2, which is dead', now() - interval '9 minutes', now() - interval '9 minutes', 'company', 'C2')`)
 	dead("payment", "P1", "dead", "payments/P1: bank_account: channel rejected: account "+bankAccount+" closed", 10,
 		`{"channel_payment_id": "P1", "bank_account": "`+bankAccount+`", "amount": "100.50"}`)
 
-	exec(`INSERT INTO sync_attempt (kind, record_id, outcome, error, created_at) VALUES
-		('user', 'U2', 'failed', 'channel unreachable: connection refused', now() - interval '61 minutes'),
-		('user', 'U2', 'dead', 'users/U2: id_card: check digit mismatch', now() - interval '1 minute')`)
+	deadOn("shadow", "shadow_user", "U3", "dead", "shadow_users/U3: name: refused by shadow", 11, "")
+
+	exec(`INSERT INTO sync_attempt (target, kind, record_id, outcome, error, created_at) VALUES
+		('channel', 'user', 'U2', 'failed', 'channel unreachable: connection refused', now() - interval '61 minutes'),
+		('channel', 'user', 'U2', 'dead', 'users/U2: id_card: check digit mismatch', now() - interval '1 minute'),
+		('shadow', 'shadow_user', 'U3', 'dead', 'shadow_users/U3: name: refused by shadow', now() - interval '11 minutes')`)
+
+	exec(`INSERT INTO target_hold (target, reason, detail, since, next_probe_at, probes)
+		VALUES ('shadow', 'points pool too low', 'pool short for user 13912345698', now() - interval '8 minutes', now() + interval '5 minutes', 2)`)
 }
 
 // reqOpt adjusts a request.
@@ -248,7 +364,8 @@ func (b *testBundle) login(t *testing.T, opts ...reqOpt) (*http.Cookie, string) 
 	return cookie, m[1]
 }
 
-// state returns a record's sync status.
+// state returns a record's sync status on kind (kind names are unique
+// across targets).
 func (b *testBundle) state(t *testing.T, kind, id string) string {
 	t.Helper()
 	var s string
@@ -257,12 +374,16 @@ func (b *testBundle) state(t *testing.T, kind, id string) string {
 	return s
 }
 
-// jobsFor counts River push jobs on queue that name id.
+// jobsFor counts River push jobs on queue that name id of kind (kind
+// names are unique across targets; the job names the kind's target).
 func (b *testBundle) jobsFor(t *testing.T, kind, id, queue string) int {
 	t.Helper()
+	k, err := b.reg.Kind(kind)
+	require.NoError(t, err)
 	var n int
 	require.NoError(t, b.pool.QueryRow(context.Background(),
-		`SELECT count(*) FROM river_job WHERE kind = 'push_' || $1 AND queue = $3 AND args->'ids' ? $2`, kind, id, queue).Scan(&n))
+		`SELECT count(*) FROM river_job WHERE kind = 'push' AND args->>'target' = $1 AND args->>'kind' = $2 AND queue = $4 AND args->'ids' ? $3`,
+		string(k.Target), kind, id, queue).Scan(&n))
 	return n
 }
 

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/chansync/chansync/internal/mask"
-	"github.com/chansync/chansync/internal/record"
 )
 
 // nameKeys are the fields that hold a person's name. The page masks them
@@ -122,21 +121,21 @@ type field struct {
 	Block bool
 }
 
-// maskedRow returns the columns of a row (a JSON object from to_jsonb),
-// masked, URLs shown by their host only: the id first, created_at and
-// updated_at last, the rest by name.
-func maskedRow(kind record.Kind, doc []byte) ([]field, error) {
+// maskedRow returns the columns of a row of source (a JSON object from
+// to_jsonb), masked, URLs shown by their host only: the id column first,
+// created_at and updated_at last, the rest by name.
+func maskedRow(source, idColumn string, doc []byte) ([]field, error) {
 	v, err := maskedDoc(doc)
 	if err != nil {
-		return nil, fmt.Errorf("decode %s row: %w", kind, err)
+		return nil, fmt.Errorf("decode %s row: %w", source, err)
 	}
 	masked, ok := v.(map[string]any)
 	if !ok {
-		return nil, fmt.Errorf("decode %s row: not a JSON object", kind)
+		return nil, fmt.Errorf("decode %s row: not a JSON object", source)
 	}
 	rank := func(k string) int {
 		switch k {
-		case kind.IDField():
+		case idColumn:
 			return 0
 		case "created_at", "updated_at":
 			return 2
@@ -170,7 +169,7 @@ func maskedRow(kind record.Kind, doc []byte) ([]field, error) {
 			enc.SetEscapeHTML(false) // html/template escapes it
 			enc.SetIndent("", "  ")
 			if err := enc.Encode(x); err != nil {
-				return nil, fmt.Errorf("show %s.%s: %w", kind, k, err)
+				return nil, fmt.Errorf("show %s.%s: %w", source, k, err)
 			}
 			out = append(out, field{Key: k, Value: strings.TrimRight(block.String(), "\n"), Block: true})
 		}

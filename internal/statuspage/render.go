@@ -11,8 +11,6 @@ import (
 	"path"
 	"strings"
 	"time"
-
-	"github.com/chansync/chansync/internal/record"
 )
 
 // view is what every template receives.
@@ -34,13 +32,12 @@ type view struct {
 
 func parseTemplates(now func() time.Time) (map[string]*template.Template, error) {
 	funcs := template.FuncMap{
-		"when":      formatTime,
-		"ago":       func(t any) string { return ago(t, now()) },
-		"recordURL": recordURL,
-		"deref":     derefString,
-		"kinds":     func() []record.Kind { return record.Kinds },
-		"plural":    plural,
-		"slug":      func(s string) string { return strings.ReplaceAll(s, " ", "-") },
+		"when":   formatTime,
+		"ago":    func(t any) string { return ago(t, now()) },
+		"deref":  derefString,
+		"until":  func(t any) string { return until(t, now()) },
+		"plural": plural,
+		"slug":   func(s string) string { return strings.ReplaceAll(s, " ", "-") },
 	}
 	pages, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
@@ -129,9 +126,9 @@ func plural(n int64, one, many string) string {
 	return many
 }
 
-// recordURL links to a record's detail page.
-func recordURL(kind any, id string) string {
-	return "/records/" + url.PathEscape(fmt.Sprint(kind)) + "/" + url.PathEscape(id)
+// recordURL links to the detail page of the record of source named id.
+func recordURL(source, id string) string {
+	return "/records/" + url.PathEscape(source) + "/" + url.PathEscape(id)
 }
 
 func derefString(s *string) string {
@@ -182,4 +179,25 @@ func ago(t any, now time.Time) string {
 		return fmt.Sprintf("%dh%02dm ago", int(d.Hours()), int(d.Minutes())%60)
 	}
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+}
+
+// until shows how long after now t is: "in 5m", "due" once it has passed,
+// or "" for none.
+func until(t any, now time.Time) string {
+	tt, ok := asTime(t)
+	if !ok {
+		return ""
+	}
+	d := tt.Sub(now)
+	switch {
+	case d <= 0:
+		return "due"
+	case d < time.Minute:
+		return fmt.Sprintf("in %ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("in %dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("in %dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("in %dd", int(d.Hours()/24))
 }

@@ -1,28 +1,38 @@
 // Package statuspage serves the operator's status page: server-rendered
-// HTML (html/template, embedded in the binary, no JavaScript) that shows
-// the sync per kind, the channel connection, the current or last bulk run,
-// the dead letters with their reasons, and each record in detail (personal
-// data masked), and that lets an operator replay dead letters and push a
+// HTML (html/template, embedded in the binary, no JavaScript) that shows,
+// for every enabled target side by side, its connection, its hold if it is
+// paused, and where each of its kinds stands; the queue, the current or
+// last bulk run, the projects mirror's last run, the dead letters with
+// their reasons and targets, and each local record in detail with a panel
+// per target that takes it (personal data masked, and for a user the
+// points balance). It lets an operator replay dead letters and push a
 // record now. Every replay and push is recorded in replay_log and shown on
 // the overview.
 //
-// The page calls internal/control for its counts, replays and pushes, so
-// that it never disagrees with the enqueue command; it reads only the views
-// control lacks (dead letters in pages, record detail, the replay log)
-// itself.
+// The page knows targets and kinds only through the registry of its
+// Controller. It calls internal/control for its counts, standings, holds,
+// replays and pushes, so that it never disagrees with the enqueue command;
+// it reads only the views control lacks (dead letters in pages, the
+// replay log, attempts) itself.
 //
 // # Routes
 //
 //	GET  /                       overview
 //	GET  /login, POST /login     log in with the admin token (form field "token")
 //	GET  /logout, POST /logout   log out (the GET shows a button)
-//	GET  /dead                   dead letters: ?kind=&reason=&page=
-//	GET  /records/{kind}/{id}    one record in detail
-//	POST /actions/replay         replay one dead letter (kind, id)
-//	GET  /actions/replay-bulk    confirm a bulk replay: ?kind=&reason= (or all=1)
-//	POST /actions/replay-bulk    replay every dead letter of a kind and/or reason
-//	POST /actions/push           push one record now (kind, id)
+//	GET  /dead                   dead letters: ?target=&kind=&reason=&page=
+//	GET  /records/{source}/{id}  one local record (user, company, task,
+//	                             application, payment, points_grant) on every target
+//	POST /actions/replay         replay one dead letter (target, kind, id)
+//	GET  /actions/replay-bulk    confirm a bulk replay: ?target=&kind=&reason= (or all=1)
+//	POST /actions/replay-bulk    replay every dead letter of a target, kind and/or reason
+//	POST /actions/push           push one record of one kind now (target, kind, id)
 //	GET  /static/style.css       the style sheet (public)
+//
+// A target or kind a filter or form names must be enabled (400 naming the
+// enabled ones otherwise); a kind names its target (kind names are unique
+// across targets), so a form may leave the target out. A reason filter
+// matches a substring of the last error, case-insensitively and literally.
 //
 // # Access
 //
@@ -77,37 +87,62 @@ import (
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/httpserver/authguard"
+	"github.com/chansync/chansync/internal/target"
 )
 
-// The statuses of the channel connection a ChannelStateFunc reports.
-const (
-	// ChannelOK: the token is valid and calls succeed.
-	ChannelOK = "ok"
-	// ChannelAuthFailing: the channel refuses our credentials.
-	ChannelAuthFailing = "auth failing"
-	// ChannelRateLimited: the channel answers 429.
-	ChannelRateLimited = "rate-limited"
-	// ChannelUnreachable: calls fail with network errors or 5xx.
-	ChannelUnreachable = "unreachable"
-	// ChannelUnknown: nothing is known yet (no call made).
-	ChannelUnknown = "unknown"
-)
+// stateUnknown is the connection state shown when nothing is known.
+const stateUnknown = "unknown"
 
-// ChannelState is the state of the connection to the channel, as the
-// worker sees it.
-type ChannelState struct {
-	// Status is one of ChannelOK, ChannelAuthFailing, ChannelRateLimited,
-	// ChannelUnreachable, ChannelUnknown.
-	Status string
-	// Since is when the connection entered Status; zero if unknown.
-	Since time.Time
-	// Detail is a short explanation (the last error); it is shown masked.
-	Detail string
+// TargetStateFunc reports the state of the connection to target t as this
+// process sees it ("ok", "auth failing", "rate-limited", "unreachable",
+// "unknown"; the worker passes telemetry.Health.State), since when (zero if
+// unknown) and a short explanation (the last error; shown masked). It is
+// called on every overview and must not block.
+type TargetStateFunc func(t target.Name) (state string, since time.Time, detail string)
+
+// Points is a user's points balance and latest ledger entries, as the
+// points target holds them.
+type Points struct {
+	// BalanceCents is the balance, in cents.
+	BalanceCents int64
+	// Entries are the latest ledger entries, newest first.
+	Entries []LedgerEntry
 }
 
-// ChannelStateFunc reports the channel connection's state. It is called on
-// every overview and must not block.
-type ChannelStateFunc func() ChannelState
+// LedgerEntry is one entry of a user's points ledger.
+type LedgerEntry struct {
+	// At is when the entry was made.
+	At time.Time
+	// RecordType is the target's type of entry (a recharge, a spend).
+	RecordType string
+	// ChangeCents is the change of the balance, negative for a debit;
+	// BalanceAfter the balance after it, in cents.
+	ChangeCents  int64
+	BalanceAfter int64
+	// Reason is the entry's reason; it is shown masked.
+	Reason string
+}
+
+// PointsFunc fetches the points of the user named userID from the points
+// target. It is called when a user's record page is opened; its error is
+// shown masked, in short, and never fails the page.
+type PointsFunc func(ctx context.Context, userID string) (*Points, error)
+
+// MirrorRun is a run of the projects mirror.
+type MirrorRun struct {
+	// StartedAt and FinishedAt bound the run; FinishedAt is nil while it
+	// runs.
+	StartedAt, FinishedAt *time.Time
+	// Published counts the published projects the run saw; Added,
+	// Unpublished and Republished what it changed in apihub_projects.
+	Published, Added, Unpublished, Republished int
+	// Error is why the run failed, if it did; it is shown masked.
+	Error string
+}
+
+// LastMirrorRunFunc returns the current or last run of the projects
+// mirror, or nil when none is recorded.
+type LastMirrorRunFunc func(ctx context.Context) (*MirrorRun, error)
 
 // BulkRun is the progress of a bulk run (enqueue all, or the nightly run).
 type BulkRun struct {
@@ -117,8 +152,11 @@ type BulkRun struct {
 	Trigger string
 	// Force tells whether every record was pushed, changed or not.
 	Force bool
-	// Kinds are the kinds the run covers.
+	// Kinds are the kinds the run covers, as "target/kind".
 	Kinds []string
+	// Scans break the run down per kind, in the order they were scanned;
+	// empty while scanning.
+	Scans []BulkScan
 	// StartedAt is when the run started; EnqueuedAt when its scan ended
 	// (nil while scanning); FinishedAt when its queue drained (nil while
 	// running, or if nobody waited for it).
@@ -131,6 +169,16 @@ type BulkRun struct {
 	// Done counts the enqueued records with an outcome (pushed, dead or
 	// blocked); Pushed, Retrying, Blocked and Dead break outcomes down.
 	Done, Pushed, Retrying, Blocked, Dead int64
+}
+
+// BulkScan is what a bulk run found and did for one kind of one target.
+type BulkScan struct {
+	// Target and Kind name the kind.
+	Target, Kind string
+	// Scanned, Enqueued and Unchanged count the kind's scan.
+	Scanned, Enqueued, Unchanged int64
+	// Pushed, Retrying, Blocked and Dead break its outcomes down.
+	Pushed, Retrying, Blocked, Dead int64
 }
 
 // Percent returns the share of enqueued records done, 0 to 100.
@@ -167,8 +215,8 @@ type BulkRunFunc func(ctx context.Context) (*BulkRun, error)
 
 // Config configures the status page.
 type Config struct {
-	// Controller counts, replays and pushes. Required unless AdminToken is
-	// empty.
+	// Controller counts, replays and pushes; its registry names the
+	// enabled targets and their kinds. Required unless AdminToken is empty.
 	Controller *control.Controller
 	// Pool reads the page's own views (dead letter pages, record detail,
 	// the replay log, bulk runs). Required unless AdminToken is empty.
@@ -184,12 +232,21 @@ type Config struct {
 	// address and rate-limits their log lines. Share one with the ingest
 	// API. Default: a Guard of its own with the defaults.
 	Guard *authguard.Guard
-	// ChannelStateFunc reports the channel connection. Nil shows "unknown".
-	ChannelStateFunc ChannelStateFunc
+	// TargetStateFunc reports each target's connection. Nil shows
+	// "unknown".
+	TargetStateFunc TargetStateFunc
 	// BulkRunFunc reports the current or last bulk run. Nil reads the
 	// newest run recorded in bulk_run, with its progress from control's
 	// RunSummary.
 	BulkRunFunc BulkRunFunc
+	// PointsFunc fetches a user's points for the user's record page. Nil
+	// (the points target is off) shows no points.
+	PointsFunc PointsFunc
+	// PointsTimeout bounds a PointsFunc call. Default 5s.
+	PointsTimeout time.Duration
+	// LastMirrorRunFunc reports the projects mirror's last run on the
+	// overview. Nil (the mirror is off) shows no mirror.
+	LastMirrorRunFunc LastMirrorRunFunc
 	// PageSize is how many dead letters a page lists. Default 50.
 	PageSize int
 	// Logger receives logins, failed logins and actions. Default: discard.
@@ -221,6 +278,13 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Pool == nil {
 		return nil, fmt.Errorf("%w: Pool is required", ErrConfig)
 	}
+	reg := cfg.Controller.Registry()
+	if reg == nil {
+		return nil, fmt.Errorf("%w: the Controller has no Registry", ErrConfig)
+	}
+	if cfg.PointsTimeout <= 0 {
+		cfg.PointsTimeout = 5 * time.Second
+	}
 	if cfg.SessionTTL <= 0 {
 		cfg.SessionTTL = 12 * time.Hour
 	}
@@ -251,6 +315,7 @@ func New(cfg Config) (http.Handler, error) {
 	s := &server{
 		cfg:      cfg,
 		ctl:      cfg.Controller,
+		reg:      reg,
 		q:        q,
 		tokenSum: tokenSum,
 		sessions: newSessionStore(q, cfg.SessionTTL, cfg.SessionIdle, cfg.Now),
@@ -265,6 +330,7 @@ func New(cfg Config) (http.Handler, error) {
 type server struct {
 	cfg      Config
 	ctl      *control.Controller
+	reg      *target.Registry
 	q        *dbsqlc.Queries
 	tokenSum [sha256.Size]byte
 	sessions *sessionStore
@@ -283,7 +349,7 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /logout", s.action(s.logout))
 	mux.Handle("GET /{$}", s.page(s.overview))
 	mux.Handle("GET /dead", s.page(s.deadLetters))
-	mux.Handle("GET /records/{kind}/{id}", s.page(s.recordDetail))
+	mux.Handle("GET /records/{source}/{id}", s.page(s.recordDetail))
 	mux.Handle("GET /actions/replay-bulk", s.page(s.replayBulkConfirm))
 	mux.Handle("POST /actions/replay", s.action(s.replayOne))
 	mux.Handle("POST /actions/replay-bulk", s.action(s.replayBulk))

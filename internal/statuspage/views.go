@@ -1,7 +1,7 @@
 package statuspage
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -12,13 +12,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/httpserver"
 	"github.com/chansync/chansync/internal/mask"
-	"github.com/chansync/chansync/internal/payload"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/syncstatus"
+	"github.com/chansync/chansync/internal/target"
 )
 
 const (
@@ -26,77 +25,107 @@ const (
 	replayLogRows = 20
 	// reasonRows is how many shared reasons the pages list.
 	reasonRows = 50
-	// attemptRows is how many attempts a record's page lists.
-	attemptRows = 50
 	// maxReasonFilter bounds the reason filter's length.
 	maxReasonFilter = 200
+	// maxDetail bounds a target's detail, a hold's or a mirror run's error
+	// as the page shows them.
+	maxDetail = 300
 )
+
+// detailText masks a target's free text for display: personal data
+// masked, URLs by their host only, bounded.
+func detailText(s string) string {
+	return httpserver.Clip(hideURLs(mask.Text(s)), maxDetail)
+}
 
 type queueEntry struct {
 	State string
 	Jobs  int64
 }
 
+// kindRow is one kind's line in a target's table.
+type kindRow struct {
+	control.KindStatus
+	// DeadURL lists the kind's dead letters.
+	DeadURL string
+}
+
+// targetView is one target on the overview.
+type targetView struct {
+	Name string
+	// State, Since and Detail are the connection as TargetStateFunc reports
+	// it (Detail masked).
+	State  string
+	Since  time.Time
+	Detail string
+	// Hold is the target's hold (Detail masked), nil when it pushes.
+	Hold *control.Hold
+	// Kinds are its kinds, dependencies first; Total adds them up.
+	Kinds []kindRow
+	Total control.KindStatus
+	// DeadURL lists the target's dead letters.
+	DeadURL string
+}
+
 type overviewView struct {
-	Kinds   []control.KindStatus
-	Total   control.KindStatus
+	Targets []targetView
 	Queue   []queueEntry
-	Channel ChannelState
 	// Bulk is nil when no bulk run is recorded; BulkFailed tells that it
 	// could not be read.
 	Bulk       *BulkRun
 	BulkFailed bool
-	Reasons    []reasonRow
-	Replays    []dbsqlc.ReplayLog
+	// MirrorOn tells whether the projects mirror is on; Mirror is its last
+	// run (nil when none is recorded; Error masked); MirrorFailed tells
+	// that it could not be read.
+	MirrorOn     bool
+	Mirror       *MirrorRun
+	MirrorFailed bool
+	Reasons      []reasonRow
+	Replays      []dbsqlc.ReplayLog
 }
 
 type reasonRow struct {
+	Target  string
 	Reason  string
 	Records int64
-	// URL lists the dead letters with this reason.
+	// URL lists the dead letters of the target with this reason.
 	URL string
 }
 
 func (s *server) overview(w http.ResponseWriter, r *http.Request, p *principal) {
 	ctx := r.Context()
-	st, err := s.ctl.Status(ctx, "", 0)
+	st, err := s.ctl.Status(ctx, nil, 0)
 	if err != nil {
 		s.internal(w, r, p, "read the status", err)
 		return
 	}
-	v := overviewView{Kinds: st.Kinds}
-	for _, k := range st.Kinds {
-		t := &v.Total
-		t.Total += k.Total
-		t.InSync += k.InSync
-		t.Pending += k.Pending
-		t.Retrying += k.Retrying
-		t.Blocked += k.Blocked
-		t.Dead += k.Dead
-		if k.LastAcceptedAt != nil && (t.LastAcceptedAt == nil || k.LastAcceptedAt.After(*t.LastAcceptedAt)) {
-			t.LastAcceptedAt = k.LastAcceptedAt
-		}
+	v := overviewView{}
+	for _, t := range s.reg.Targets() {
+		v.Targets = append(v.Targets, s.targetView(t.Name, st))
 	}
 	for state, n := range st.Queue {
 		v.Queue = append(v.Queue, queueEntry{State: state, Jobs: n})
 	}
 	slices.SortFunc(v.Queue, func(a, b queueEntry) int { return strings.Compare(a.State, b.State) })
 
-	v.Channel = ChannelState{Status: ChannelUnknown}
-	if s.cfg.ChannelStateFunc != nil {
-		v.Channel = s.cfg.ChannelStateFunc()
-		if v.Channel.Status == "" {
-			v.Channel.Status = ChannelUnknown
-		}
-		v.Channel.Detail = mask.Text(v.Channel.Detail)
-	}
-
 	if v.Bulk, err = s.cfg.BulkRunFunc(ctx); err != nil {
 		s.logger.WarnContext(ctx, "status page: read bulk run", slog.String("error", err.Error()))
 		v.Bulk, v.BulkFailed = nil, true
 	}
+	if s.cfg.LastMirrorRunFunc != nil {
+		v.MirrorOn = true
+		if v.Mirror, err = s.cfg.LastMirrorRunFunc(ctx); err != nil {
+			s.logger.WarnContext(ctx, "status page: read projects mirror run", slog.String("error", err.Error()))
+			v.Mirror, v.MirrorFailed = nil, true
+		}
+		if v.Mirror != nil {
+			m := *v.Mirror
+			m.Error = detailText(m.Error)
+			v.Mirror = &m
+		}
+	}
 
-	if v.Reasons, err = s.reasons(r, ""); err != nil {
+	if v.Reasons, err = s.reasons(ctx, deadSel{}); err != nil {
 		s.internal(w, r, p, "read the dead letters' reasons", err)
 		return
 	}
@@ -110,16 +139,73 @@ func (s *server) overview(w http.ResponseWriter, r *http.Request, p *principal) 
 	s.render(w, r, http.StatusOK, "overview.html", p, "Overview", v)
 }
 
-// reasons lists the reasons dead letters (of kind, if set) share.
-func (s *server) reasons(r *http.Request, kind record.Kind) ([]reasonRow, error) {
-	rows, err := s.q.StatusPageDeadReasons(r.Context(), dbsqlc.StatusPageDeadReasonsParams{Kind: optional(string(kind)), MaxRows: reasonRows})
+// targetView gathers what the overview shows of target name.
+func (s *server) targetView(name target.Name, st control.Status) targetView {
+	tv := targetView{Name: string(name), State: stateUnknown, DeadURL: deadURL(deadSel{Target: string(name)}, 0)}
+	if s.cfg.TargetStateFunc != nil {
+		state, since, detail := s.cfg.TargetStateFunc(name)
+		if state != "" {
+			tv.State = state
+		}
+		tv.Since, tv.Detail = since, detailText(detail)
+	}
+	for _, h := range st.Holds {
+		if h.Target == string(name) {
+			h.Detail = detailText(h.Detail)
+			tv.Hold = &h
+			break
+		}
+	}
+	t := &tv.Total
+	t.Target = string(name)
+	for _, k := range st.Kinds {
+		if k.Target != string(name) {
+			continue
+		}
+		tv.Kinds = append(tv.Kinds, kindRow{KindStatus: k, DeadURL: deadURL(deadSel{Target: k.Target, Kind: k.Kind}, 0)})
+		t.Total += k.Total
+		t.InSync += k.InSync
+		t.Pending += k.Pending
+		t.Retrying += k.Retrying
+		t.Blocked += k.Blocked
+		t.Dead += k.Dead
+		if k.LastAcceptedAt != nil && (t.LastAcceptedAt == nil || k.LastAcceptedAt.After(*t.LastAcceptedAt)) {
+			t.LastAcceptedAt = k.LastAcceptedAt
+		}
+	}
+	return tv
+}
+
+// deadSel selects dead letters: of one target or every enabled one, of one
+// kind or all, with a reason containing Reason or any.
+type deadSel struct {
+	Target string
+	Kind   string
+	Reason string
+}
+
+// targets names the targets sel covers.
+func (s *server) targets(sel deadSel) []string {
+	if sel.Target != "" {
+		return []string{sel.Target}
+	}
+	return s.reg.TargetNames()
+}
+
+// reasons lists the reasons the dead letters sel selects share (its reason
+// aside), with their targets.
+func (s *server) reasons(ctx context.Context, sel deadSel) ([]reasonRow, error) {
+	rows, err := s.q.StatusPageDeadReasons(ctx, dbsqlc.StatusPageDeadReasonsParams{
+		Targets: s.targets(sel), Kind: optional(sel.Kind), MaxRows: reasonRows,
+	})
 	if err != nil {
 		return nil, err
 	}
 	out := make([]reasonRow, len(rows))
 	for i, row := range rows {
 		masked := mask.Text(row.Reason)
-		out[i] = reasonRow{Reason: masked, Records: row.Records, URL: deadURL(kind, maskedFilter(row.Reason, masked), 0)}
+		link := deadSel{Target: row.Target, Kind: sel.Kind, Reason: maskedFilter(row.Reason, masked)}
+		out[i] = reasonRow{Target: row.Target, Reason: masked, Records: row.Records, URL: deadURL(link, 0)}
 	}
 	return out, nil
 }
@@ -131,15 +217,24 @@ func optional(s string) *string {
 	return &s
 }
 
-// deadURL links to a page of dead letters.
-func deadURL(kind record.Kind, reason string, page int) string {
+// values renders sel as query parameters.
+func (sel deadSel) values() url.Values {
 	q := url.Values{}
-	if kind != "" {
-		q.Set("kind", string(kind))
+	if sel.Target != "" {
+		q.Set("target", sel.Target)
 	}
-	if reason != "" {
-		q.Set("reason", reason)
+	if sel.Kind != "" {
+		q.Set("kind", sel.Kind)
 	}
+	if sel.Reason != "" {
+		q.Set("reason", sel.Reason)
+	}
+	return q
+}
+
+// deadURL links to a page of dead letters.
+func deadURL(sel deadSel, page int) string {
+	q := sel.values()
 	if page > 1 {
 		q.Set("page", strconv.Itoa(page))
 	}
@@ -150,22 +245,16 @@ func deadURL(kind record.Kind, reason string, page int) string {
 }
 
 // replayBulkURL links to the confirmation of a bulk replay.
-func replayBulkURL(kind record.Kind, reason string) string {
-	q := url.Values{}
-	if kind != "" {
-		q.Set("kind", string(kind))
-	}
-	if reason != "" {
-		q.Set("reason", reason)
-	}
+func replayBulkURL(sel deadSel) string {
+	q := sel.values()
 	if len(q) == 0 {
 		q.Set("all", "1")
 	}
 	return "/actions/replay-bulk?" + q.Encode()
 }
 
-// recordPrefix matches the "kinds/id: " a reason starts with.
-var recordPrefix = regexp.MustCompile(`^[a-z]+/[^ ]*: `)
+// recordPrefix matches the "plural/id: " a reason starts with.
+var recordPrefix = regexp.MustCompile(`^[a-z_]+/[^ ]*: `)
 
 // reasonField returns the field a reason names ("id_card" in
 // "users/U1: id_card: check digit mismatch"), or "".
@@ -178,10 +267,21 @@ func reasonField(reason string) string {
 	return f
 }
 
+// kindRecordURL links to the record page of the source whose ids records
+// of the named kind carry.
+func (s *server) kindRecordURL(kind, id string) string {
+	if k, err := s.reg.Kind(kind); err == nil {
+		return recordURL(k.Source, id)
+	}
+	return recordURL(kind, id)
+}
+
 type deadRow struct {
-	Kind          record.Kind
+	Target        string
+	Kind          string
 	ID            string
-	Status        string
+	RecordURL     string
+	Status        syncstatus.Status
 	Field         string
 	Reason        string
 	Attempts      int32
@@ -189,9 +289,14 @@ type deadRow struct {
 	LastFailedAt  *time.Time
 }
 
+// targetKinds is a target and its kinds' names, for the filters.
+type targetKinds struct {
+	Name  string
+	Kinds []string
+}
+
 type deadView struct {
-	Kind   record.Kind
-	Reason string
+	deadSel
 	// Page is the page shown (from 1) of Pages; From and To number the
 	// rows shown (from 1) of Total.
 	Page, Pages     int
@@ -201,29 +306,51 @@ type deadView struct {
 	NextURL         string
 	ReplayURL       string
 	Reasons         []reasonRow
-	Back            string
+	// Targets lists the enabled targets and their kinds, for the filters.
+	Targets []targetKinds
+	Back    string
 }
 
-// deadFilter reads the kind and reason filters of a query or form.
-func deadFilter(q url.Values) (record.Kind, string, error) {
-	var kind record.Kind
-	if k := strings.TrimSpace(q.Get("kind")); k != "" {
-		kind = record.Kind(k)
-		if !kind.Valid() {
-			return "", "", errors.New("unknown kind: want one of company, user, task, application, payment")
+// deadFilter reads the target, kind and reason filters of a query or form.
+// A kind names its target; a target or kind that is not enabled is an
+// error naming the enabled ones.
+func (s *server) deadFilter(q url.Values) (deadSel, error) {
+	sel := deadSel{Target: strings.TrimSpace(q.Get("target")), Kind: strings.TrimSpace(q.Get("kind"))}
+	if sel.Target != "" || sel.Kind != "" {
+		kinds, err := s.reg.Select(sel.Target, sel.Kind)
+		if err != nil {
+			return deadSel{}, err
+		}
+		if sel.Kind != "" {
+			sel.Target, sel.Kind = string(kinds[0].Target), kinds[0].Name
 		}
 	}
-	reason := strings.TrimSpace(q.Get("reason"))
-	if len(reason) > maxReasonFilter {
-		return "", "", errors.New("reason filter too long")
+	sel.Reason = strings.TrimSpace(q.Get("reason"))
+	if len(sel.Reason) > maxReasonFilter {
+		return deadSel{}, errors.New("reason filter too long: at most 200 bytes")
 	}
-	return kind, reason, nil
+	return sel, nil
+}
+
+// filterTargets lists the enabled targets with their kinds.
+func (s *server) filterTargets() []targetKinds {
+	var out []targetKinds
+	for _, t := range s.reg.Targets() {
+		tk := targetKinds{Name: string(t.Name)}
+		for _, k := range s.reg.Kinds() {
+			if k.Target == t.Name {
+				tk.Kinds = append(tk.Kinds, k.Name)
+			}
+		}
+		out = append(out, tk)
+	}
+	return out
 }
 
 func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, p *principal) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	kind, reason, err := deadFilter(q)
+	sel, err := s.deadFilter(q)
 	if err != nil {
 		s.fail(w, r, p, http.StatusBadRequest, err.Error())
 		return
@@ -236,17 +363,21 @@ func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, p *principa
 		}
 	}
 	size := s.cfg.PageSize
-	total, err := s.q.StatusPageDeadLetterCount(ctx, dbsqlc.StatusPageDeadLetterCountParams{Kind: optional(string(kind)), Reason: optional(reason)})
+	targets := s.targets(sel)
+	total, err := s.q.StatusPageDeadLetterCount(ctx, dbsqlc.StatusPageDeadLetterCountParams{
+		Targets: targets, Kind: optional(sel.Kind), Reason: optional(sel.Reason),
+	})
 	if err != nil {
 		s.internal(w, r, p, "count the dead letters", err)
 		return
 	}
-	v := deadView{Kind: kind, Reason: reason, Page: page, Total: total, Back: r.URL.RequestURI()}
+	v := deadView{deadSel: sel, Page: page, Total: total, Targets: s.filterTargets(), Back: r.URL.RequestURI()}
 	v.Pages = int((total + int64(size) - 1) / int64(size))
 	offset := int64(page-1) * int64(size)
 	if offset < total {
 		rows, err := s.q.StatusPageDeadLetters(ctx, dbsqlc.StatusPageDeadLettersParams{
-			Kind: optional(string(kind)), Reason: optional(reason), PageOffset: int32(offset), PageSize: int32(size),
+			Targets: targets, Kind: optional(sel.Kind), Reason: optional(sel.Reason),
+			PageOffset: int32(offset), PageSize: int32(size),
 		})
 		if err != nil {
 			s.internal(w, r, p, "read the dead letters", err)
@@ -255,7 +386,8 @@ func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, p *principa
 		for _, row := range rows {
 			why := mask.Text(derefString(row.LastError))
 			v.Rows = append(v.Rows, deadRow{
-				Kind: record.Kind(row.Kind), ID: row.RecordID, Status: row.Status, Field: reasonField(why), Reason: why,
+				Target: row.Target, Kind: row.Kind, ID: row.RecordID, RecordURL: s.kindRecordURL(row.Kind, row.RecordID),
+				Status: row.Status, Field: reasonField(why), Reason: why,
 				Attempts: row.Attempts, FirstFailedAt: row.FirstFailedAt, LastFailedAt: row.LastFailedAt,
 			})
 		}
@@ -263,133 +395,19 @@ func (s *server) deadLetters(w http.ResponseWriter, r *http.Request, p *principa
 		v.To = offset + int64(len(v.Rows))
 	}
 	if page > 1 {
-		v.PrevURL = deadURL(kind, reason, min(page-1, max(v.Pages, 1)))
+		v.PrevURL = deadURL(sel, min(page-1, max(v.Pages, 1)))
 	}
 	if page < v.Pages {
-		v.NextURL = deadURL(kind, reason, page+1)
+		v.NextURL = deadURL(sel, page+1)
 	}
 	if total > 0 {
-		v.ReplayURL = replayBulkURL(kind, reason)
+		v.ReplayURL = replayBulkURL(sel)
 	}
-	if v.Reasons, err = s.reasons(r, kind); err != nil {
+	if v.Reasons, err = s.reasons(ctx, sel); err != nil {
 		s.internal(w, r, p, "read the dead letters' reasons", err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "dead.html", p, "Dead letters", v)
-}
-
-type attemptRow struct {
-	At      time.Time
-	Outcome string
-	Error   string
-}
-
-type recordView struct {
-	Kind record.Kind
-	ID   string
-	// HasRow tells whether the local row exists; Fields are its columns,
-	// masked.
-	HasRow bool
-	Fields []field
-	// State is the sync state, nil if the record was never queued.
-	State *dbsqlc.SyncState
-	// StatusLabel says where the record stands: "in sync", "changed since
-	// last push", "pending", "retrying", "blocked", "dead", "not queued yet".
-	StatusLabel string
-	// Replayable tells whether the record is a dead letter.
-	Replayable bool
-	LastError  string
-	// LastPayload is the payload last sent, masked.
-	LastPayload string
-	// BlockedOn names and links to the parent a blocked record waits for.
-	BlockedOn    string
-	BlockedOnURL string
-	Attempts     []attemptRow
-	// Back is the page's own path, for actions to return to.
-	Back string
-}
-
-func (s *server) recordDetail(w http.ResponseWriter, r *http.Request, p *principal) {
-	ctx := r.Context()
-	kind := record.Kind(r.PathValue("kind"))
-	id := r.PathValue("id")
-	if !kind.Valid() || id == "" {
-		s.fail(w, r, p, http.StatusNotFound, "No such record.")
-		return
-	}
-	v := recordView{Kind: kind, ID: id, Back: r.URL.EscapedPath()}
-	row, err := s.q.StatusPageRecordRow(ctx, dbsqlc.StatusPageRecordRowParams{Kind: string(kind), RecordID: id})
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		s.internal(w, r, p, "read the record", err)
-		return
-	default:
-		v.HasRow = true
-		if v.Fields, err = maskedRow(kind, row.Row); err != nil {
-			s.internal(w, r, p, "read the record", err)
-			return
-		}
-	}
-	st, err := s.q.StatusPageSyncState(ctx, dbsqlc.StatusPageSyncStateParams{Kind: string(kind), RecordID: id})
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		s.internal(w, r, p, "read the record's sync state", err)
-		return
-	default:
-		v.State = &st
-	}
-	if !v.HasRow && v.State == nil {
-		s.fail(w, r, p, http.StatusNotFound, "No such record.")
-		return
-	}
-	v.StatusLabel = statusLabel(v.State, v.HasRow, row.UpdatedAt)
-	if v.State != nil {
-		v.Replayable = v.State.Status == "dead" || v.State.Status == "blocked"
-		v.LastError = hideURLs(mask.Text(derefString(v.State.LastError)))
-		v.LastPayload = maskedJSON(v.State.LastPayload)
-		if v.State.LastPayload == nil && v.State.AcceptedHash != nil && v.HasRow {
-			// The sync state keeps only payloads not accepted; an accepted
-			// one is the row's payload while its hash matches.
-			built, err := payload.Load(ctx, s.q, kind, []string{id})
-			if err != nil {
-				s.internal(w, r, p, "build the record's payload", err)
-				return
-			}
-			if b := built[id]; b != nil && bytes.Equal(b.Hash, v.State.AcceptedHash) {
-				v.LastPayload = maskedJSON(b.JSON)
-			}
-		}
-		if v.State.BlockedOnKind != nil && v.State.BlockedOnID != nil {
-			v.BlockedOn = *v.State.BlockedOnKind + "/" + *v.State.BlockedOnID
-			v.BlockedOnURL = recordURL(*v.State.BlockedOnKind, *v.State.BlockedOnID)
-		}
-	}
-	attempts, err := s.q.StatusPageAttempts(ctx, dbsqlc.StatusPageAttemptsParams{Kind: string(kind), RecordID: id, MaxRows: attemptRows})
-	if err != nil {
-		s.internal(w, r, p, "read the record's attempts", err)
-		return
-	}
-	for _, a := range attempts {
-		v.Attempts = append(v.Attempts, attemptRow{At: a.CreatedAt, Outcome: a.Outcome, Error: hideURLs(mask.Text(derefString(a.Error)))})
-	}
-	s.render(w, r, http.StatusOK, "record.html", p, string(kind)+" "+id, v)
-}
-
-// statusLabel says where a record stands. A synced record is in sync only
-// if its row has not changed since the push (as control's counts have it).
-func statusLabel(st *dbsqlc.SyncState, hasRow bool, rowUpdated time.Time) string {
-	if st == nil {
-		return "not queued yet"
-	}
-	if st.Status == "synced" {
-		if hasRow && control.ChangedSincePush(*st, rowUpdated) {
-			return "changed since last push"
-		}
-		return "in sync"
-	}
-	return st.Status
 }
 
 // maskedFilter returns the part of reason a link may carry: its start up to

@@ -119,24 +119,24 @@ func TestStatusPageInBrowser(t *testing.T) {
 	t.Run("OpenARecord", func(t *testing.T) {
 		_, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`tr[data-id="`+fixed+`"] a.record`)))
 		require.NoError(t, err)
-		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("record-status"))))
-		require.Equal(t, "dead", run(t, ctx, chromedp.Text(chromedp.ID("record-status"))))
-		require.Contains(t, run(t, ctx, chromedp.Text(chromedp.ID("last-error"))), "phone")
+		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("status-user"))))
+		require.Equal(t, "dead", run(t, ctx, chromedp.Text(chromedp.ID("status-user"))))
+		require.Contains(t, run(t, ctx, chromedp.Text(chromedp.ID("last-error-user"))), "phone")
 	})
 
 	t.Run("ActionWithoutCSRFTokenIsRefused", func(t *testing.T) {
 		// The browser holds the session cookie; a POST without the form's
 		// CSRF token must still be refused.
 		run(t, ctx, chromedp.Evaluate[bool](`(() => {
-			const f = document.getElementById("replay").form;
+			const f = document.getElementById("replay-user").form;
 			f.querySelector('input[name="csrf"]').remove();
 			return true; })()`))
-		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("replay")))
+		resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("replay-user")))
 		require.NoError(t, err)
 		status := int(resp.Status)
 		require.Equal(t, http.StatusForbidden, status)
 		require.Equal(t, "dead", b.state(t, kindOf(t, fixed), fixed).Status)
-		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/records/user/"+fixed), chromedp.WaitVisible(chromedp.ID("replay"))))
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/records/user/"+fixed), chromedp.WaitVisible(chromedp.ID("replay-user"))))
 	})
 
 	t.Run("ActionWithoutLoginIsRefused", func(t *testing.T) {
@@ -151,14 +151,14 @@ func TestStatusPageInBrowser(t *testing.T) {
 		// The operator fixes the row, then replays the dead letter.
 		_, err := b.pool.Exec(context.Background(), `UPDATE users SET phone = '13800138000' WHERE channel_user_id = $1`, fixed)
 		require.NoError(t, err)
-		_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("replay")))
+		_, err = chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("replay-user")))
 		require.NoError(t, err)
 		require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("notice"))))
 		deadline := time.Now().Add(time.Minute)
 		var status string
 		for {
-			require.NoError(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("record-status"))))
-			status = run(t, ctx, chromedp.Text(chromedp.ID("record-status")))
+			require.NoError(t, chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("status-user"))))
+			status = run(t, ctx, chromedp.Text(chromedp.ID("status-user")))
 			if status == "in sync" || time.Now().After(deadline) {
 				break
 			}
