@@ -16,8 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/datagen"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
 )
 
 // writePace is the time between two single-row writes of one series when

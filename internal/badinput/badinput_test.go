@@ -17,10 +17,12 @@ import (
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/jobs"
-	"github.com/chansync/chansync/internal/payload"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/syncstatus"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
 	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
+	"github.com/chansync/chansync/internal/targets"
 	"github.com/chansync/chansync/internal/testkit"
 	"github.com/chansync/chansync/internal/worker"
 	"github.com/chansync/chansync/internal/worker/workertest"
@@ -39,6 +41,7 @@ type testBundle struct {
 	pool *pgxpool.Pool
 	sim  *channelsimtest.Server
 	ctl  *control.Controller
+	reg  *target.Registry
 }
 
 // setup starts a simulator that logs every request and an in-process
@@ -50,16 +53,16 @@ func setup(t *testing.T) *testBundle {
 	schema := dbtest.New(t)
 	sim := channelsimtest.Start(t, channelsim.Config{AppKey: appKey, Secret: secret, Seed: 7, RecordRequests: true})
 	b := &testBundle{pool: schema.Pool, sim: sim}
-	for _, k := range record.Kinds {
+	for _, k := range kinds {
 		_, err := schema.Pool.Exec(context.Background(), fmt.Sprintf("ALTER TABLE %s DISABLE TRIGGER %s_outbox", k.Table(), k.Table()))
 		require.NoError(t, err)
 	}
 
 	workertest.Start(t, worker.Config{
-		DatabaseURL:    schema.URL,
-		ChannelBaseURL: sim.URL(),
-		ChannelAppKey:  appKey,
-		ChannelSecret:  secret,
+		DatabaseURL: schema.URL,
+		Targets: targets.Settings{Channel: channel.Settings{
+			BaseURL: sim.URL(), AppKey: appKey, Secret: secret,
+		}},
 		Jobs: jobs.Config{
 			Concurrency:       8,
 			EventConcurrency:  2,
@@ -74,7 +77,9 @@ func setup(t *testing.T) *testBundle {
 
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
-	b.ctl = control.New(schema.Pool, &jobs.Inserter{Client: rc, BatchSize: 25})
+	b.reg, err = targets.Describe(targets.Settings{})
+	require.NoError(t, err)
+	b.ctl = control.New(control.Config{Pool: schema.Pool, Registry: b.reg, Client: rc, BatchSize: 25})
 	return b
 }
 
@@ -83,24 +88,24 @@ func (b *testBundle) drain(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := b.ctl.WaitIdle(ctx, 50*time.Millisecond, nil)
+	_, err := b.ctl.WaitIdle(ctx, 50*time.Millisecond, nil, nil)
 	require.NoError(t, err)
 }
 
-func (b *testBundle) state(t *testing.T, ref record.Ref) dbsqlc.SyncState {
+func (b *testBundle) state(t *testing.T, ref rref) dbsqlc.SyncState {
 	t.Helper()
-	st, err := dbsqlc.New(b.pool).SyncStates(context.Background(), dbsqlc.SyncStatesParams{Kinds: []string{string(ref.Kind)}, Ids: []string{ref.ID}})
+	st, err := dbsqlc.New(b.pool).SyncStates(context.Background(), dbsqlc.SyncStatesParams{Target: "channel", Kinds: []string{string(ref.Kind)}, Ids: []string{ref.ID}})
 	require.NoError(t, err)
 	require.Lenf(t, st, 1, "no sync state for %s", ref)
 	return st[0]
 }
 
 // requested returns every record the channel received a request for.
-func (b *testBundle) requested() map[record.Ref]bool {
-	out := map[record.Ref]bool{}
+func (b *testBundle) requested() map[rref]bool {
+	out := map[rref]bool{}
 	for _, r := range b.sim.Requests() {
 		if r.Kind != "" && r.ID != "" {
-			out[record.Ref{Kind: record.Kind(r.Kind), ID: r.ID}] = true
+			out[rref{Kind: rkind(r.Kind), ID: r.ID}] = true
 		}
 	}
 	return out
@@ -127,7 +132,7 @@ func field(rec map[string]any, path string) (string, bool) {
 func insertAll(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	type stmt struct {
-		kind record.Kind
+		kind rkind
 		sql  string
 	}
 	var stmts []stmt
@@ -159,7 +164,7 @@ func TestCatalogueIsDistinctAndLargeEnough(t *testing.T) {
 	t.Parallel()
 	names := map[string]bool{}
 	rules := map[string]bool{}
-	perKind := map[record.Kind]int{}
+	perKind := map[rkind]int{}
 	for _, c := range catalogue {
 		require.Falsef(t, names[c.name], "case %s twice", c.name)
 		names[c.name] = true
@@ -176,7 +181,7 @@ func TestCatalogueIsDistinctAndLargeEnough(t *testing.T) {
 		require.NotEmptyf(t, c.want, "%s checks no field", c.name)
 	}
 	require.GreaterOrEqual(t, len(rules), 25, "distinct (kind, field, rule) triples")
-	for _, k := range record.Kinds {
+	for _, k := range kinds {
 		require.GreaterOrEqualf(t, perKind[k], 3, "cases of kind %s", k)
 	}
 }
@@ -192,15 +197,15 @@ func TestBadInput(t *testing.T) {
 	b.drain(t)
 
 	t.Run("ValidRecordsStillSync", func(t *testing.T) {
-		for _, ref := range []record.Ref{{Kind: record.Company, ID: "C-OK"}, {Kind: record.User, ID: "U-OK"}, {Kind: record.Task, ID: "T-OK"}, {Kind: record.Application, ID: "A-OK"}} {
-			require.Equalf(t, "synced", b.state(t, ref).Status, "%s", ref)
+		for _, ref := range []rref{{Kind: kCompany, ID: "C-OK"}, {Kind: kUser, ID: "U-OK"}, {Kind: kTask, ID: "T-OK"}, {Kind: kApplication, ID: "A-OK"}} {
+			require.Equalf(t, syncstatus.Synced, b.state(t, ref).Status, "%s", ref)
 			_, ok := b.sim.Record(string(ref.Kind), ref.ID)
 			require.Truef(t, ok, "channel lacks %s", ref)
 		}
 		for k, ks := range b.sim.Stats().Kinds {
 			require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
 		}
-		require.Equal(t, "dead", b.state(t, record.Ref{Kind: record.User, ID: "U-DEAD-PARENT"}).Status)
+		require.Equal(t, syncstatus.Dead, b.state(t, rref{Kind: kUser, ID: "U-DEAD-PARENT"}).Status)
 	})
 
 	// Records that break only rules the seed does not state are pushed
@@ -210,7 +215,7 @@ func TestBadInput(t *testing.T) {
 			t.Run(c.name, func(t *testing.T) {
 				ref := c.ref()
 				st := b.state(t, ref)
-				require.Equalf(t, "synced", st.Status, "%s: %v", ref, st.LastError)
+				require.Equalf(t, syncstatus.Synced, st.Status, "%s: %v", ref, st.LastError)
 				rec, ok := b.sim.Record(string(ref.Kind), ref.ID)
 				require.Truef(t, ok, "channel lacks %s", ref)
 				for path, want := range c.want {
@@ -223,7 +228,7 @@ func TestBadInput(t *testing.T) {
 	})
 
 	requested := b.requested()
-	q := dbsqlc.New(b.pool)
+
 	t.Run("DeadLettered", func(t *testing.T) {
 		for _, c := range catalogue {
 			t.Run(c.name, func(t *testing.T) {
@@ -236,11 +241,13 @@ func TestBadInput(t *testing.T) {
 				if c.blocked {
 					want = "blocked"
 				}
-				require.Equal(t, want, st.Status, reason)
+				require.Equal(t, want, string(st.Status), reason)
 				require.Containsf(t, reason, c.field+": ", "the reason names the field")
 				require.Containsf(t, reason, c.says, "the reason states the rule")
 
-				built, err := payload.Load(ctx, q, c.kind, []string{ref.ID})
+				k, err := b.reg.Kind(string(c.kind))
+				require.NoError(t, err)
+				built, err := k.Load(ctx, b.pool, []string{ref.ID})
 				require.NoError(t, err)
 				require.Contains(t, built, ref.ID)
 				if c.blocked {
@@ -257,7 +264,7 @@ func TestBadInput(t *testing.T) {
 				for _, d := range c.dependants() {
 					ds := b.state(t, d.ref)
 					require.NotNil(t, ds.LastError, d.ref.String())
-					require.Equalf(t, "blocked", ds.Status, "%s: %s", d.ref, *ds.LastError)
+					require.Equalf(t, syncstatus.Blocked, ds.Status, "%s: %s", d.ref, *ds.LastError)
 					require.Containsf(t, *ds.LastError, "waits for "+d.parent.String(), "%s names its parent", d.ref)
 					require.NotNil(t, ds.BlockedOnID)
 					require.Equal(t, d.parent.ID, *ds.BlockedOnID)
@@ -274,7 +281,7 @@ func TestBadInput(t *testing.T) {
 		require.NoErrorf(t, err, "fix %s", c.name)
 	}
 	for _, c := range catalogue {
-		n, err := b.ctl.Replay(ctx, control.ReplayFilter{Kind: c.kind, ID: c.id()})
+		n, err := b.ctl.Replay(ctx, control.ReplayFilter{Kind: string(c.kind), ID: c.id()})
 		require.NoError(t, err)
 		require.Equalf(t, 1, n, "replay %s", c.name)
 	}
@@ -284,7 +291,7 @@ func TestBadInput(t *testing.T) {
 		for _, c := range catalogue {
 			t.Run(c.name, func(t *testing.T) {
 				ref := c.ref()
-				require.Equal(t, "synced", b.state(t, ref).Status)
+				require.Equal(t, syncstatus.Synced, b.state(t, ref).Status)
 				rec, ok := b.sim.Record(string(ref.Kind), ref.ID)
 				require.Truef(t, ok, "channel lacks %s", ref)
 				for path, want := range c.want {
@@ -293,7 +300,7 @@ func TestBadInput(t *testing.T) {
 					require.Equalf(t, want, got, "%s %s", ref, path)
 				}
 				for _, d := range c.dependants() {
-					require.Equalf(t, "synced", b.state(t, d.ref).Status, "%s", d.ref)
+					require.Equalf(t, syncstatus.Synced, b.state(t, d.ref).Status, "%s", d.ref)
 					_, ok := b.sim.Record(string(d.ref.Kind), d.ref.ID)
 					require.Truef(t, ok, "channel lacks dependant %s", d.ref)
 				}

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chansync/chansync/internal/database/dbtest"
-	"github.com/chansync/chansync/internal/record"
 )
 
 // refusal is bad input that Postgres itself refuses, so that chansync
@@ -20,7 +19,7 @@ import (
 // in jsonb, NaN money).
 type refusal struct {
 	name string
-	kind record.Kind
+	kind rkind
 	// sql is the statement; args, if any, are bound as parameters.
 	sql  string
 	args []any
@@ -29,43 +28,43 @@ type refusal struct {
 }
 
 var refusals = []refusal{
-	{name: "invalid-utf8-bound-parameter", kind: record.User,
+	{name: "invalid-utf8-bound-parameter", kind: kUser,
 		sql:  `INSERT INTO users (channel_user_id, name, id_card, phone) VALUES ('U-R-UTF8', $1, '110105199003071239', '13800138000')`,
 		args: []any{"张\xff\xfe三"},
 		code: "22021", says: `invalid byte sequence for encoding "UTF8": 0xff`},
-	{name: "invalid-utf8-escape-literal", kind: record.Company,
-		sql:  insertSQL(record.Company, "C-R-UTF8", "company_name", `E'\xc3\x28 公司'`),
+	{name: "invalid-utf8-escape-literal", kind: kCompany,
+		sql:  insertSQL(kCompany, "C-R-UTF8", "company_name", `E'\xc3\x28 公司'`),
 		code: "22021", says: `invalid byte sequence for encoding "UTF8"`},
-	{name: "nul-in-text", kind: record.User,
+	{name: "nul-in-text", kind: kUser,
 		sql:  `INSERT INTO users (channel_user_id, name, id_card, phone) VALUES ('U-R-NUL', $1, '110105199003071239', '13800138000')`,
 		args: []any{"张\x00三"},
 		code: "22021", says: "0x00"},
-	{name: "nul-escape-in-jsonb", kind: record.Task,
-		sql:  insertSQL(record.Task, "T-R-NUL", "salary", `'{"salary_type":"daily","amount":200,"settlement_type":"a\u0000b"}'`),
+	{name: "nul-escape-in-jsonb", kind: kTask,
+		sql:  insertSQL(kTask, "T-R-NUL", "salary", `'{"salary_type":"daily","amount":200,"settlement_type":"a\u0000b"}'`),
 		code: "22P05", says: `\u0000 cannot be converted to text`},
-	{name: "lone-surrogate-in-jsonb", kind: record.User,
-		sql:  insertSQL(record.User, "U-R-SURROGATE", "live_certification", `'{"certified":true,"certification_method":"\ud800"}'`),
+	{name: "lone-surrogate-in-jsonb", kind: kUser,
+		sql:  insertSQL(kUser, "U-R-SURROGATE", "live_certification", `'{"certified":true,"certification_method":"\ud800"}'`),
 		code: "22P02", says: "surrogate"},
-	{name: "jsonb-not-json", kind: record.Task,
-		sql:  insertSQL(record.Task, "T-R-NOTJSON", "salary", `'{salary_type: daily}'`),
+	{name: "jsonb-not-json", kind: kTask,
+		sql:  insertSQL(kTask, "T-R-NOTJSON", "salary", `'{salary_type: daily}'`),
 		code: "22P02", says: "invalid input syntax for type json"},
-	{name: "money-not-numeric", kind: record.Payment,
-		sql:  insertSQL(record.Payment, "P-R-MONEY", "amount", "'two hundred'"),
+	{name: "money-not-numeric", kind: kPayment,
+		sql:  insertSQL(kPayment, "P-R-MONEY", "amount", "'two hundred'"),
 		code: "22P02", says: "invalid input syntax for type numeric"},
-	{name: "recruit-count-beyond-integer", kind: record.Task,
-		sql:  insertSQL(record.Task, "T-R-COUNT", "recruit_count", "3000000000"),
+	{name: "recruit-count-beyond-integer", kind: kTask,
+		sql:  insertSQL(kTask, "T-R-COUNT", "recruit_count", "3000000000"),
 		code: "22003", says: "integer out of range"},
-	{name: "impossible-timestamp", kind: record.Application,
-		sql:  insertSQL(record.Application, "A-R-TIME", "applied_at", "'2026-02-30T09:00:00Z'"),
+	{name: "impossible-timestamp", kind: kApplication,
+		sql:  insertSQL(kApplication, "A-R-TIME", "applied_at", "'2026-02-30T09:00:00Z'"),
 		code: "22008", says: "out of range"},
-	{name: "required-column-null", kind: record.User,
-		sql:  insertSQL(record.User, "U-R-NULL", "phone", "NULL"),
+	{name: "required-column-null", kind: kUser,
+		sql:  insertSQL(kUser, "U-R-NULL", "phone", "NULL"),
 		code: "23502", says: `"phone"`},
-	{name: "reference-to-missing-record", kind: record.Application,
-		sql:  insertSQL(record.Application, "A-R-ORPHAN", "channel_user_id", "'U-NOBODY'"),
+	{name: "reference-to-missing-record", kind: kApplication,
+		sql:  insertSQL(kApplication, "A-R-ORPHAN", "channel_user_id", "'U-NOBODY'"),
 		code: "23503", says: "foreign key"},
-	{name: "duplicate-id", kind: record.User,
-		sql:  insertSQL(record.User, "U-OK"),
+	{name: "duplicate-id", kind: kUser,
+		sql:  insertSQL(kUser, "U-OK"),
 		code: "23505", says: "duplicate key"},
 }
 

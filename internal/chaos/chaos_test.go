@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chansync/chansync/internal/source"
 	"github.com/chansync/chansync/internal/target/channel/channelsim"
-	"github.com/chansync/chansync/internal/record"
 )
 
 // TestNoisyChannel: 5001s (as HTTP 500 and as HTTP 200 with code 5001),
@@ -166,11 +166,11 @@ func TestPermission(t *testing.T) {
 	b := setup(t, "permission", options{
 		simArgsFunc: func(b *bundle) []string {
 			var args []string
-			for _, id := range b.someIDs(record.User, 2, 1) {
+			for _, id := range b.someIDs("user", 2, 1) {
 				refused[id] = true
 				args = append(args, "--deny", "user/"+id)
 			}
-			for _, id := range b.someIDs(record.Task, 1, 2) {
+			for _, id := range b.someIDs("task", 1, 2) {
 				refused[id] = true
 				args = append(args, "--deny", "task/"+id)
 			}
@@ -178,8 +178,8 @@ func TestPermission(t *testing.T) {
 		},
 		simArgs: []string{"--latency", "1ms", "--jitter", "3ms"},
 	})
-	later := b.someIDs(record.Application, 5, 1)
-	later = append(later, b.someIDs(record.Payment, 7, 1)...)
+	later := b.someIDs("application", 5, 1)
+	later = append(later, b.someIDs("payment", 7, 1)...)
 	b.sim.permission(t, channelsim.PermissionChange{Kind: "*", Deny: later})
 	for _, id := range later {
 		refused[id] = true
@@ -192,7 +192,7 @@ func TestPermission(t *testing.T) {
 	// The channel fixes its side; the operator replays every dead letter.
 	withRefused, without := b.local(checks{refused: refused}), b.local(checks{})
 	replayed := map[string]bool{}
-	for _, k := range record.Kinds {
+	for _, k := range chaosKinds {
 		for id, lr := range without[k] {
 			if lr.expected && !withRefused[k][id].expected {
 				replayed[id] = true
@@ -218,10 +218,12 @@ func TestPermission(t *testing.T) {
 
 // someIDs returns n ids of generated (valid) records of a kind, from the
 // offset-th on.
-func (b *bundle) someIDs(k record.Kind, n, offset int) []string {
+func (b *bundle) someIDs(k string, n, offset int) []string {
 	b.t.Helper()
+	src, err := source.Lookup(k)
+	require.NoError(b.t, err)
 	rows, err := b.pool.Query(context.Background(),
-		`SELECT `+k.IDField()+` FROM `+k.Table()+` WHERE `+k.IDField()+` ~ '^[A-Z][0-9]+$' ORDER BY 1 OFFSET $1 LIMIT $2`, offset, n)
+		`SELECT `+src.IDColumn+` FROM `+src.Table+` WHERE `+src.IDColumn+` ~ '^[A-Z][0-9]+$' ORDER BY 1 OFFSET $1 LIMIT $2`, offset, n)
 	require.NoError(b.t, err)
 	defer rows.Close()
 	var ids []string
@@ -242,3 +244,6 @@ func rejections(st channelsim.Stats, code int) int64 {
 	}
 	return n
 }
+
+// chaosKinds are the channel's kinds, parents first.
+var chaosKinds = []string{"company", "user", "task", "application", "payment"}

@@ -26,10 +26,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/jobs"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
+	"github.com/chansync/chansync/internal/targets"
 )
 
 const (
@@ -334,6 +336,7 @@ type bundle struct {
 	pool   *pgxpool.Pool
 	sim    *sim
 	ctl    *control.Controller
+	reg    *target.Registry
 	// appName marks the workers' database connections.
 	appName string
 	// workerURL is the workers' DATABASE_URL (with application_name).
@@ -388,7 +391,10 @@ func setup(t *testing.T, name string, opts options) *bundle {
 
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
-	b.ctl = control.New(schema.Pool, &jobs.Inserter{Client: rc, BatchSize: 10})
+	reg, err := targets.Describe(targets.Settings{})
+	require.NoError(t, err)
+	b.reg = reg
+	b.ctl = control.New(control.Config{Pool: schema.Pool, Registry: reg, Client: rc, BatchSize: 10})
 	return b
 }
 
@@ -471,9 +477,9 @@ func (b *bundle) drain(d time.Duration) control.Status {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	st, err := b.ctl.WaitIdle(ctx, 100*time.Millisecond, b.checkWorkersAlive)
+	st, err := b.ctl.WaitIdle(ctx, 100*time.Millisecond, nil, b.checkWorkersAlive)
 	if err != nil {
-		st, _ = b.ctl.Status(context.Background(), "", 20)
+		st, _ = b.ctl.Status(context.Background(), nil, 20)
 		b.t.Fatalf("queue did not drain within %s: %v; status: %+v", d, err, st)
 	}
 	return st

@@ -10,10 +10,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/dbsqlc"
-	"github.com/chansync/chansync/internal/payload"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
 )
 
 // checks tunes the invariant checker for a scenario.
@@ -30,7 +29,7 @@ type checks struct {
 
 // localRecord is one local row, built as the worker builds it.
 type localRecord struct {
-	built *payload.Built
+	built *target.Built
 	// expected reports that the channel must hold it: valid, not refused,
 	// and every parent expected too.
 	expected bool
@@ -40,15 +39,15 @@ type localRecord struct {
 }
 
 // local reads every local record, parents first.
-func (b *bundle) local(c checks) map[record.Kind]map[string]*localRecord {
+func (b *bundle) local(c checks) map[string]map[string]*localRecord {
 	b.t.Helper()
-	q := dbsqlc.New(b.pool)
-	out := map[record.Kind]map[string]*localRecord{}
-	for _, k := range record.Kinds {
+	out := map[string]map[string]*localRecord{}
+	for _, kd := range b.reg.Kinds() {
+		k := kd.Name
 		out[k] = map[string]*localRecord{}
 		after := ""
 		for {
-			page, err := payload.Page(context.Background(), q, k, after, 1000)
+			page, err := kd.Page(context.Background(), b.pool, after, 1000)
 			require.NoError(b.t, err)
 			for _, bt := range page {
 				lr := &localRecord{built: bt, parentsExpected: true}
@@ -92,7 +91,7 @@ func (b *bundle) requireInvariants(c checks) {
 	// 1. Convergence: the channel holds every expected record with equal
 	// fields, and nothing else.
 	var want, held int
-	for _, k := range record.Kinds {
+	for _, k := range chaosKinds {
 		onChannel := b.sim.records(t, string(k))
 		for id, lr := range recs[k] {
 			got, ok := onChannel[id]
@@ -156,7 +155,7 @@ func (b *bundle) requireInvariants(c checks) {
 	}
 	require.NoError(t, rows.Err())
 	var synced, dead, blocked int
-	for _, k := range record.Kinds {
+	for _, k := range chaosKinds {
 		for id, lr := range recs[k] {
 			s, ok := states[string(k)+"/"+id]
 			require.Truef(t, ok, "nothing lost: %s/%s has no sync state", k, id)
@@ -205,11 +204,11 @@ func (b *bundle) requireInvariants(c checks) {
 	before := upserts(b.sim.requests(t))
 	run := b.enqueueAll()
 	for _, s := range run.Scans {
-		require.Zerof(t, s.Enqueued, "no needless work: the next bulk run enqueued %d %s", s.Enqueued, s.Kind.Plural())
+		require.Zerof(t, s.Enqueued, "no needless work: the next bulk run enqueued %d %s/%s", s.Enqueued, s.Target, s.Kind)
 	}
 	b.drain(time.Minute)
 	require.Equal(t, before, upserts(b.sim.requests(t)), "no needless work: the next bulk run sent creates or updates")
-	st, err := b.ctl.Status(context.Background(), "", 5)
+	st, err := b.ctl.Status(context.Background(), nil, 5)
 	require.NoError(t, err)
 	require.True(t, st.QueueIdle())
 	t.Logf("%s: invariants hold: %d records synced, %d dead, %d blocked; channel: %d requests, %d token and %d refresh requests, faults %v",

@@ -39,9 +39,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/httpserver"
 	"github.com/chansync/chansync/internal/httpserver/authguard"
-	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/source"
 	"github.com/chansync/chansync/internal/validate"
 )

@@ -44,4 +44,3 @@ func (p RetryPolicy) Delay(attempt int) time.Duration {
 func (p RetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return time.Now().Add(p.Delay(max(job.Attempt, 1)))
 }
-

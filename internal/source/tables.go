@@ -98,8 +98,8 @@ var users = &Source{
 
 var tasks = &Source{
 	Name: "task", Plural: "tasks", Table: "tasks", IDColumn: "channel_task_id",
-	NewBody:  func() any { return new(channelbody.Task) },
-	ID:       func(b any) *string { return &b.(*channelbody.Task).ChannelTaskID },
+	NewBody: func() any { return new(channelbody.Task) },
+	ID:      func(b any) *string { return &b.(*channelbody.Task).ChannelTaskID },
 	Validate: func(b any) validate.Errors {
 		t := b.(*channelbody.Task)
 		errs := validate.Task(t)

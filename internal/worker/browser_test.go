@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chansync/chansync/internal/syncstatus"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
@@ -62,7 +63,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 	b.syncAll(t)
 	base := "http://" + b.httpAddr
 	const fixed = "U-BAD-PHONE"
-	require.Equal(t, "dead", b.state(t, kindOf(t, fixed), fixed).Status)
+	require.Equal(t, syncstatus.Dead, b.state(t, kindOf(t, fixed), fixed).Status)
 	var deadUsers int
 	require.NoError(t, b.pool.QueryRow(context.Background(),
 		`SELECT count(*) FROM sync_state WHERE kind = 'user' AND status IN ('dead', 'blocked')`).Scan(&deadUsers))
@@ -135,7 +136,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		require.NoError(t, err)
 		status := int(resp.Status)
 		require.Equal(t, http.StatusForbidden, status)
-		require.Equal(t, "dead", b.state(t, kindOf(t, fixed), fixed).Status)
+		require.Equal(t, syncstatus.Dead, b.state(t, kindOf(t, fixed), fixed).Status)
 		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/records/user/"+fixed), chromedp.WaitVisible(chromedp.ID("replay-user"))))
 	})
 
@@ -144,7 +145,7 @@ func TestStatusPageInBrowser(t *testing.T) {
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-		require.Equal(t, "dead", b.state(t, kindOf(t, fixed), fixed).Status)
+		require.Equal(t, syncstatus.Dead, b.state(t, kindOf(t, fixed), fixed).Status)
 	})
 
 	t.Run("FixAndReplay", func(t *testing.T) {

@@ -17,15 +17,18 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
-	"github.com/chansync/chansync/internal/target/channel/channelsim"
-	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
 	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database/dbtest"
 	"github.com/chansync/chansync/internal/datagen"
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/jobs"
-	"github.com/chansync/chansync/internal/payload"
-	"github.com/chansync/chansync/internal/record"
+	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/syncstatus"
+	"github.com/chansync/chansync/internal/target"
+	"github.com/chansync/chansync/internal/target/channel"
+	"github.com/chansync/chansync/internal/target/channel/channelsim"
+	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
+	"github.com/chansync/chansync/internal/targets"
 	"github.com/chansync/chansync/internal/testkit"
 	"github.com/chansync/chansync/internal/worker"
 	"github.com/chansync/chansync/internal/worker/workertest"
@@ -46,6 +49,7 @@ type testBundle struct {
 	pool     *pgxpool.Pool
 	sim      *channelsimtest.Server
 	ctl      *control.Controller
+	reg      *target.Registry
 	set      *datagen.Set
 	logs     *testkit.SyncBuffer
 	// invalid and dependants are the ids AddInvalid put in the set.
@@ -76,10 +80,10 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 
 	logger := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b.httpAddr = workertest.Start(t, worker.Config{
-		DatabaseURL:    schema.URL,
-		ChannelBaseURL: sim.URL(),
-		ChannelAppKey:  appKey,
-		ChannelSecret:  secret,
+		DatabaseURL: schema.URL,
+		Targets: targets.Settings{Channel: channel.Settings{
+			BaseURL: sim.URL(), AppKey: appKey, Secret: secret,
+		}},
 		Jobs: jobs.Config{
 			Concurrency:       8,
 			EventConcurrency:  4,
@@ -88,7 +92,7 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 			RetryPolicy:       opts.retry,
 			MaxAttempts:       opts.maxAttempts,
 		},
-		BreakerTimeout:  opts.breaker,
+		Engine:          syncer.Config{BreakerTimeout: opts.breaker},
 		BatchSize:       25,
 		HTTPAddr:        "127.0.0.1:0",
 		AdminToken:      opts.adminToken,
@@ -96,11 +100,14 @@ func setup(t *testing.T, opts setupOpts) *testBundle {
 		DisableRelay:    opts.noRelay,
 		ShutdownTimeout: 10 * time.Second,
 		Logger:          logger,
-	})
+	}).HTTPAddr()
 
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
-	b.ctl = control.New(schema.Pool, &jobs.Inserter{Client: rc, BatchSize: 25})
+	reg, err := targets.Describe(targets.Settings{})
+	require.NoError(t, err)
+	b.reg = reg
+	b.ctl = control.New(control.Config{Pool: schema.Pool, Registry: reg, Client: rc, BatchSize: 25})
 	return b
 }
 
@@ -119,7 +126,7 @@ func (b *testBundle) drain(t *testing.T) control.Status {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	st, err := b.ctl.WaitIdle(ctx, 50*time.Millisecond, nil)
+	st, err := b.ctl.WaitIdle(ctx, 50*time.Millisecond, nil, nil)
 	require.NoError(t, err)
 	return st
 }
@@ -127,13 +134,13 @@ func (b *testBundle) drain(t *testing.T) control.Status {
 // expected builds, from the local tables, what the channel must hold: the
 // payload of every valid record whose parents are all expected too, keyed by
 // kind and id.
-func (b *testBundle) expected(t *testing.T) map[record.Kind]map[string]map[string]any {
+func (b *testBundle) expected(t *testing.T) map[string]map[string]map[string]any {
 	t.Helper()
-	q := dbsqlc.New(b.pool)
-	out := map[record.Kind]map[string]map[string]any{}
-	for _, k := range record.Kinds { // parents come first
+	out := map[string]map[string]map[string]any{}
+	for _, kd := range b.reg.Kinds() { // parents come first
+		k := kd.Name
 		out[k] = map[string]map[string]any{}
-		built, err := payload.Page(context.Background(), q, k, "", 1_000_000)
+		built, err := kd.Page(context.Background(), b.pool, "", 1_000_000)
 		require.NoError(t, err)
 	next:
 		for _, bt := range built {
@@ -165,8 +172,9 @@ func decode(t *testing.T, b []byte) map[string]any {
 func (b *testBundle) requireConverged(t *testing.T, exclude map[string]bool) {
 	t.Helper()
 	want := b.expected(t)
-	for _, k := range record.Kinds {
-		held := b.sim.Records(string(k))
+	for _, kd := range b.reg.Kinds() {
+		k := kd.Name
+		held := b.sim.Records(k)
 		for id, fields := range want[k] {
 			if exclude[id] {
 				continue
@@ -185,27 +193,34 @@ func (b *testBundle) requireConverged(t *testing.T, exclude map[string]bool) {
 	}
 }
 
-func (b *testBundle) state(t *testing.T, kind record.Kind, id string) dbsqlc.SyncState {
+func (b *testBundle) state(t *testing.T, kind string, id string) dbsqlc.SyncState {
 	t.Helper()
-	st, err := dbsqlc.New(b.pool).SyncStates(context.Background(), dbsqlc.SyncStatesParams{Kinds: []string{string(kind)}, Ids: []string{id}})
+	st, err := dbsqlc.New(b.pool).SyncStates(context.Background(), dbsqlc.SyncStatesParams{Target: "channel", Kinds: []string{kind}, Ids: []string{id}})
 	require.NoError(t, err)
 	require.Lenf(t, st, 1, "no sync state for %s/%s", kind, id)
 	return st[0]
 }
 
-func kindOf(t *testing.T, id string) record.Kind {
+func (b *testBundle) kind(t *testing.T, name string) *target.Kind {
+	t.Helper()
+	k, err := b.reg.Kind(name)
+	require.NoError(t, err)
+	return k
+}
+
+func kindOf(t *testing.T, id string) string {
 	t.Helper()
 	switch {
 	case strings.HasPrefix(id, "U"):
-		return record.User
+		return "user"
 	case strings.HasPrefix(id, "C"):
-		return record.Company
+		return "company"
 	case strings.HasPrefix(id, "T"):
-		return record.Task
+		return "task"
 	case strings.HasPrefix(id, "A"):
-		return record.Application
+		return "application"
 	case strings.HasPrefix(id, "P"):
-		return record.Payment
+		return "payment"
 	}
 	t.Fatalf("no kind for id %s", id)
 	return ""
@@ -247,18 +262,18 @@ func TestEndToEnd(t *testing.T) {
 	}
 	for _, id := range b.invalid {
 		st := b.state(t, kindOf(t, id), id)
-		require.Equalf(t, "dead", st.Status, "%s", id)
+		require.Equalf(t, syncstatus.Dead, st.Status, "%s", id)
 		require.NotNil(t, st.LastError)
 		require.Containsf(t, *st.LastError, reasons[id], "reason of %s", id)
 	}
 	for _, id := range b.dependants {
 		st := b.state(t, kindOf(t, id), id)
-		require.Equalf(t, "blocked", st.Status, "%s", id)
+		require.Equalf(t, syncstatus.Blocked, st.Status, "%s", id)
 		require.Contains(t, *st.LastError, "waits for")
 	}
 
 	// Status agrees.
-	status, err := b.ctl.Status(ctx, "", 50)
+	status, err := b.ctl.Status(ctx, nil, 50)
 	require.NoError(t, err)
 	var dead, blocked int64
 	for _, k := range status.Kinds {
@@ -305,7 +320,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Run("ReplayAfterFixPushesTheRecordAndItsDependants", func(t *testing.T) {
 		_, err := b.pool.Exec(ctx, `UPDATE companies SET social_credit_code = '91350100M000100Y43' WHERE channel_company_id = 'C-BAD-CREDIT'`)
 		require.NoError(t, err)
-		n, err := b.ctl.Replay(ctx, control.ReplayFilter{Kind: record.Company, ID: "C-BAD-CREDIT"})
+		n, err := b.ctl.Replay(ctx, control.ReplayFilter{Kind: "company", ID: "C-BAD-CREDIT"})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		require.Eventually(t, func() bool {
@@ -313,7 +328,7 @@ func TestEndToEnd(t *testing.T) {
 			return okA
 		}, time.Minute, 50*time.Millisecond, "the company's blocked task and application follow it")
 		b.drain(t)
-		require.Equal(t, "synced", b.state(t, record.Task, "T-UNDER-BAD-COMPANY").Status)
+		require.Equal(t, syncstatus.Synced, b.state(t, "task", "T-UNDER-BAD-COMPANY").Status)
 		b.requireConverged(t, nil)
 		for k, ks := range b.sim.Stats().Kinds {
 			require.Zerof(t, ks.OrderViolations, "order violations for %s", k)
@@ -336,13 +351,13 @@ func TestEndToEnd(t *testing.T) {
 		code, body = get("/metrics")
 		require.Equal(t, 200, code)
 		for _, name := range []string{
-			`chansync_pushes_total{kind="company",outcome="accepted"}`,
+			`chansync_pushes_total{kind="company",outcome="accepted",target="channel"}`,
 			"chansync_push_duration_seconds_bucket",
-			`chansync_records_failing{kind="user",status="dead"} 2`,
+			`chansync_records_failing{kind="user",status="dead",target="channel"} 2`,
 			"chansync_database_up 1", "chansync_outbox_entries", "chansync_outbox_oldest_seconds",
-			"chansync_token_fetches_total 1", "chansync_token_refreshes_total",
-			`chansync_channel_state{state="ok"} 1`,
-			`chansync_channel_requests_total{op="POST /users",result="ok"}`,
+			`chansync_target_requests_total{result="ok",route="POST /auth/token",target="channel"} 1`,
+			`chansync_target_state{state="ok",target="channel"} 1`,
+			`chansync_target_requests_total{result="ok",route="POST /users",target="channel"}`,
 		} {
 			require.Truef(t, strings.Contains(body, name), "/metrics lacks %s", name)
 		}
@@ -370,15 +385,15 @@ func TestChangeDuringPushStillArrives(t *testing.T) {
 	id := b.set.Users[0].ChannelUserID
 	_, err := b.pool.Exec(ctx, `UPDATE users SET name = '第一版' WHERE channel_user_id = $1`, id)
 	require.NoError(t, err)
-	_, err = b.ctl.Push(ctx, record.User, []string{id})
+	_, err = b.ctl.Push(ctx, b.kind(t, "user"), []string{id})
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		return b.state(t, record.User, id).LeaseUntil != nil
+		return b.state(t, "user", id).LeaseUntil != nil
 	}, 10*time.Second, 10*time.Millisecond, "the first push starts")
 
 	_, err = b.pool.Exec(ctx, `UPDATE users SET name = '第二版' WHERE channel_user_id = $1`, id)
 	require.NoError(t, err)
-	_, err = b.ctl.Push(ctx, record.User, []string{id})
+	_, err = b.ctl.Push(ctx, b.kind(t, "user"), []string{id})
 	require.NoError(t, err)
 	b.drain(t)
 
@@ -431,7 +446,7 @@ func TestOutageSpendsNoAttempts(t *testing.T) {
 	}
 	b.requireConverged(t, nil)
 	// Only the invalid records are dead: none was used up by the outage.
-	status, err := b.ctl.Status(ctx, "", 100)
+	status, err := b.ctl.Status(ctx, nil, 100)
 	require.NoError(t, err)
 	for _, d := range status.DeadLetters {
 		require.Containsf(t, append(b.invalid, b.dependants...), d.ID, "%s/%s dead: %s", d.Kind, d.ID, d.Reason)
@@ -525,5 +540,5 @@ func TestIngestReachesChannel(t *testing.T) {
 		_, ok := b.sim.Records("user")["U-INGEST-1"]
 		return ok
 	}, 30*time.Second, 20*time.Millisecond, "the ingested user reaches the channel")
-	require.Equal(t, "synced", b.state(t, record.User, "U-INGEST-1").Status)
+	require.Equal(t, syncstatus.Synced, b.state(t, "user", "U-INGEST-1").Status)
 }

@@ -173,4 +173,3 @@ func Payment(row dbsqlc.Payment) *target.Built {
 	b.Errs = append(b.Errs, validate.Payment(body)...)
 	return paymentKind.Finish(b, nil)
 }
-

@@ -11,26 +11,14 @@ import (
 	"github.com/chansync/chansync/internal/worker"
 )
 
-// Start runs worker.Run with cfg until the test ends, and returns once the
-// worker is working, with the address of its HTTP server ("" when
-// cfg.HTTPAddr is empty). cfg.ReadyFunc is Start's own. At the end of the
-// test the worker is stopped and must return without an error.
-func Start(t testing.TB, cfg worker.Config) (httpAddr string) {
+// Start builds a worker from cfg and starts it; the worker is stopped when
+// the test ends and must stop without an error. It returns the worker.
+func Start(t testing.TB, cfg worker.Config) *worker.Worker {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	cfg.ReadyFunc = func(addr string) { ready <- addr }
-	go func() { done <- worker.Run(ctx, cfg) }()
-	select {
-	case httpAddr = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("worker did not start: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	return httpAddr
+	ctx := context.Background()
+	w, err := worker.New(ctx, cfg)
+	require.NoError(t, err, "build the worker")
+	require.NoError(t, w.Start(ctx), "start the worker")
+	t.Cleanup(func() { require.NoError(t, w.Stop(ctx)) })
+	return w
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 )
 
 // Store wraps a fetch function with the shared token in Postgres. Its

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/database/dbtest"
+	"github.com/chansync/chansync/internal/target/channel/channelapi"
 	"github.com/chansync/chansync/internal/target/channel/tokenstore"
 )
 
