@@ -25,6 +25,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chansync/chansync/internal/control"
+	"github.com/chansync/chansync/internal/database"
 )
 
 const (
@@ -425,7 +426,7 @@ func (b *bench) template(ctx context.Context, size int) (string, error) {
 func (b *bench) admin(ctx context.Context, sql string) error {
 	conn, err := pgx.Connect(ctx, b.baseURL)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", redact(b.baseURL), err)
+		return fmt.Errorf("connect to %s: %w", database.Redact(b.baseURL), err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, sql); err != nil {
@@ -469,14 +470,6 @@ func (b *bench) cleanup() {
 	for _, name := range b.created {
 		b.dropDB(name)
 	}
-}
-
-func redact(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(database URL)"
-	}
-	return p.Redacted()
 }
 
 func parseSizes(s string) ([]int, error) {

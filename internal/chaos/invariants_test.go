@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/syncstatus"
 	"github.com/chansync/chansync/internal/target"
 	"github.com/chansync/chansync/internal/target/channel/channelsim"
 )
@@ -160,25 +161,25 @@ func (b *bundle) requireInvariants(c checks) {
 			s, ok := states[string(k)+"/"+id]
 			require.Truef(t, ok, "nothing lost: %s/%s has no sync state", k, id)
 			if lr.expected {
-				require.Equalf(t, "synced", s.Status, "nothing lost: %s/%s is %s (%v)", k, id, s.Status, deref(s.LastError))
+				require.Equalf(t, syncstatus.Synced, s.Status, "nothing lost: %s/%s is %s (%v)", k, id, s.Status, deref(s.LastError))
 				require.Equalf(t, lr.built.Hash, s.AcceptedHash, "%s/%s: accepted hash", k, id)
 				synced++
 				continue
 			}
-			require.Containsf(t, []string{"dead", "blocked"}, s.Status, "nothing lost: %s/%s (not expected on the channel) is %s", k, id, s.Status)
+			require.Truef(t, s.Status.DeadLetter(), "nothing lost: %s/%s (not expected on the channel) is %s", k, id, s.Status)
 			require.NotEmptyf(t, deref(s.LastError), "nothing lost: %s/%s is %s without a reason", k, id, s.Status)
 			require.NotContainsf(t, *s.LastError, "gave up", "%s/%s was used up by transient failures: %s", k, id, *s.LastError)
 			switch {
 			case !lr.built.Valid():
-				require.Equalf(t, "dead", s.Status, "%s/%s is invalid", k, id)
+				require.Equalf(t, syncstatus.Dead, s.Status, "%s/%s is invalid", k, id)
 				require.Containsf(t, *s.LastError, lr.built.Reason(), "%s/%s: the reason names the field", k, id)
 				dead++
 			case c.refused[id] && lr.parentsExpected:
-				require.Equalf(t, "dead", s.Status, "%s/%s is refused by the channel", k, id)
+				require.Equalf(t, syncstatus.Dead, s.Status, "%s/%s is refused by the channel", k, id)
 				require.Containsf(t, *s.LastError, "1004", "%s/%s: the reason names the channel's code", k, id)
 				dead++
 			default:
-				require.Equalf(t, "blocked", s.Status, "%s/%s depends on a dead record", k, id)
+				require.Equalf(t, syncstatus.Blocked, s.Status, "%s/%s depends on a dead record", k, id)
 				require.Containsf(t, *s.LastError, "waits for", "%s/%s: the reason names the parent", k, id)
 				blocked++
 			}

@@ -69,16 +69,14 @@ func redactParseError(err error) string {
 	return msg
 }
 
-// Redact returns databaseURL with its password replaced, fit for a log line.
+// Redact returns databaseURL with its password replaced ((*url.URL).Redacted),
+// fit for a log line; a URL that does not parse is not shown at all.
 func Redact(databaseURL string) string {
 	u, err := url.Parse(databaseURL)
-	if err != nil || u.User == nil {
-		return databaseURL
+	if err != nil {
+		return "(database URL)"
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
+	return u.Redacted()
 }
 
 // SchemaOf returns the schema named first in the pool's search_path runtime

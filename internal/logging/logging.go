@@ -25,18 +25,11 @@ type Options struct {
 
 // New returns a logger writing to w. The error names the bad option.
 func New(w io.Writer, opts Options) (*slog.Logger, error) {
-	var level slog.Level
-	switch strings.ToLower(opts.Level) {
-	case "", "info":
-		level = slog.LevelInfo
-	case "debug":
-		level = slog.LevelDebug
-	case "warn", "warning":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	default:
-		return nil, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", opts.Level)
+	level := slog.LevelInfo
+	if opts.Level != "" {
+		if err := level.UnmarshalText([]byte(opts.Level)); err != nil {
+			return nil, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", opts.Level)
+		}
 	}
 	hopts := &slog.HandlerOptions{Level: level, ReplaceAttr: mask.ReplaceAttr}
 	format := strings.ToLower(opts.Format)

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // TokenState is an access token with what is needed to renew it.
@@ -46,9 +48,10 @@ type TokenSource struct {
 	mu        sync.Mutex
 	cur       *TokenState
 	lifetime  time.Duration
-	inflight  chan struct{}
+	fetching  bool
 	lastErr   error
 	holdUntil time.Time
+	group     singleflight.Group
 
 	fetches atomic.Int64
 }
@@ -67,84 +70,80 @@ func (ts *TokenSource) margin() time.Duration {
 	return min(60*time.Second, ts.lifetime/5)
 }
 
-// Token returns a valid access token, fetching one if needed.
+// Token returns a valid access token, fetching one if needed. Concurrent
+// callers that need a new token share one fetch (singleflight); a token
+// that has not expired yet is handed out while another caller fetches its
+// successor; after refused credentials the failure is returned for
+// AuthHold without another fetch.
 func (ts *TokenSource) Token(ctx context.Context) (string, error) {
-	for {
-		ts.mu.Lock()
-		now := ts.now()
-		if ts.cur != nil && now.Before(ts.cur.ExpiresAt.Add(-ts.margin())) {
-			tok := ts.cur.AccessToken
-			ts.mu.Unlock()
-			return tok, nil
-		}
-		if ts.inflight != nil {
-			// Someone is fetching. A token that has not expired yet may
-			// still be used meanwhile.
-			if ts.cur != nil && now.Before(ts.cur.ExpiresAt) {
-				tok := ts.cur.AccessToken
-				ts.mu.Unlock()
-				return tok, nil
-			}
-			wait := ts.inflight
-			ts.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return "", ctx.Err()
-			case <-wait:
-			}
-			ts.mu.Lock()
-			if ts.lastErr != nil && (ts.cur == nil || !ts.now().Before(ts.cur.ExpiresAt)) {
-				err := ts.lastErr
-				ts.mu.Unlock()
-				return "", err
-			}
-			ts.mu.Unlock()
-			continue
-		}
-		if ts.lastErr != nil && now.Before(ts.holdUntil) {
-			err := ts.lastErr
-			ts.mu.Unlock()
-			return "", err
-		}
-		done := make(chan struct{})
-		ts.inflight = done
-		var current *TokenState
-		if ts.cur != nil {
-			c := *ts.cur
-			current = &c
-		}
-		ts.mu.Unlock()
-
-		// The fetch serves every waiter: it must not die with this caller.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		st, err := ts.FetchFunc(fctx, current)
-		cancel()
-		ts.fetches.Add(1)
-
-		ts.mu.Lock()
-		ts.inflight = nil
-		close(done)
-		if err != nil {
-			ts.lastErr = err
-			hold := ts.AuthHold
-			if hold <= 0 {
-				hold = 5 * time.Second
-			}
-			if ClassOf(err) == ClassAuth {
-				ts.holdUntil = ts.now().Add(hold)
-			} else {
-				ts.holdUntil = time.Time{}
-			}
-			ts.mu.Unlock()
-			return "", err
-		}
-		ts.lastErr = nil
-		ts.lifetime = st.ExpiresAt.Sub(ts.now())
-		ts.cur = &st
-		tok := st.AccessToken
+	ts.mu.Lock()
+	now := ts.now()
+	if ts.cur != nil && now.Before(ts.cur.ExpiresAt.Add(-ts.margin())) {
+		tok := ts.cur.AccessToken
 		ts.mu.Unlock()
 		return tok, nil
 	}
+	if ts.fetching && ts.cur != nil && now.Before(ts.cur.ExpiresAt) {
+		// Someone is fetching; the current token has not expired yet.
+		tok := ts.cur.AccessToken
+		ts.mu.Unlock()
+		return tok, nil
+	}
+	if ts.lastErr != nil && now.Before(ts.holdUntil) {
+		err := ts.lastErr
+		ts.mu.Unlock()
+		return "", err
+	}
+	ts.mu.Unlock()
+	// The fetch serves every waiter: it does not die with this caller.
+	ch := ts.group.DoChan("token", func() (any, error) { return ts.fetch(context.WithoutCancel(ctx)) })
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return "", r.Err
+		}
+		return r.Val.(string), nil
+	}
+}
+
+// fetch obtains a new token and records it (or the failure).
+func (ts *TokenSource) fetch(ctx context.Context) (string, error) {
+	ts.mu.Lock()
+	ts.fetching = true
+	var current *TokenState
+	if ts.cur != nil {
+		c := *ts.cur
+		current = &c
+	}
+	ts.mu.Unlock()
+
+	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	st, err := ts.FetchFunc(fctx, current)
+	cancel()
+	ts.fetches.Add(1)
+
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	ts.fetching = false
+	if err != nil {
+		ts.lastErr = err
+		hold := ts.AuthHold
+		if hold <= 0 {
+			hold = 5 * time.Second
+		}
+		if ClassOf(err) == ClassAuth {
+			ts.holdUntil = ts.now().Add(hold)
+		} else {
+			ts.holdUntil = time.Time{}
+		}
+		return "", err
+	}
+	ts.lastErr = nil
+	ts.lifetime = st.ExpiresAt.Sub(ts.now())
+	ts.cur = &st
+	return st.AccessToken, nil
 }
 
 // Invalidate drops token if it is the current one, so that the next call to
