@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin
 CMDS  := worker enqueue channelsim apihubsim datagen
 
-.PHONY: all build demo test test-short generate generate-check vet fmt-check fuzz bench chaos clean
+.PHONY: all build demo demo-up test test-short generate generate-check vet fmt-check fuzz bench chaos clean
 
 all: build
 
@@ -16,6 +16,11 @@ build:
 # simulator and a worker, syncs everything, prints what happened.
 demo: build
 	scripts/demo.sh
+
+# The demo, left running: the simulators, a worker and the status page stay
+# up (the page's address and a login token are printed) until Ctrl-C.
+demo-up: build
+	scripts/demo.sh --up
 
 # Regenerate the sqlc query layer after editing db/queries or db/schema.
 generate:

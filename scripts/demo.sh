@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# make demo: a sample data set of all five kinds reaches a simulated channel.
+# make demo: a sample data set reaches a simulated channel and the
+# simulated APIHub user centre.
 #
 # Finds or starts a Postgres (scripts/ensure-postgres.sh), creates a fresh
 # schema for the demo, migrates, loads a few hundred valid records and a
-# handful of invalid ones, starts the channel simulator and a worker,
-# enqueues everything, waits until the queue drains, prints the summary and
-# the dead letters, then stops what it started.
+# handful of invalid ones, starts the channel simulator, the APIHub
+# simulator and a worker, enqueues everything, waits until the queue
+# drains, prints the summary, the dead letters and what each target holds,
+# then stops what it started.
+#
+# make demo-up (scripts/demo.sh --up) does the same, then leaves the
+# simulators, the worker and the status page running, prints the page's
+# address and a login token, and stops everything on Ctrl-C.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN="$ROOT/bin"
 cd "$ROOT"
+
+up=false
+[ "${1:-}" = "--up" ] && up=true
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -28,6 +37,21 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# start_sim NAME LOG BIN ARGS...: starts a simulator and prints its base URL.
+start_sim() {
+	local log=$1; shift
+	"$@" >"$log" 2>&1 &
+	pids+=($!)
+	local url=""
+	for _ in $(seq 1 50); do
+		url=$(grep -o 'http://[^ ]*' "$log" | head -n1 || true)
+		[ -n "$url" ] && break
+		sleep 0.1
+	done
+	[ -n "$url" ] || { echo "simulator did not start:" >&2; cat "$log" >&2; exit 1; }
+	echo "$url"
+}
+
 say "migrate (twice: the second run is a no-op)"
 "$BIN/worker" migrate
 "$BIN/worker" migrate
@@ -35,22 +59,20 @@ say "migrate (twice: the second run is a no-op)"
 say "load a sample data set"
 "$BIN/datagen" --records "${DEMO_RECORDS:-400}" --invalid --quiet
 
-say "start the channel simulator"
+say "start the simulators"
 export CHANNEL_APPKEY=demo-appkey CHANNEL_SECRET=demo-secret-$RANDOM$RANDOM
-simlog=$(mktemp)
-"$BIN/channelsim" --addr 127.0.0.1:0 --appkey "$CHANNEL_APPKEY" --secret "$CHANNEL_SECRET" >"$simlog" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 50); do
-	CHANNEL_BASE_URL=$(grep -o 'http://[^ ]*' "$simlog" | head -n1 || true)
-	[ -n "$CHANNEL_BASE_URL" ] && break
-	sleep 0.1
-done
-[ -n "${CHANNEL_BASE_URL:-}" ] || { echo "simulator did not start:"; cat "$simlog"; exit 1; }
+CHANNEL_BASE_URL=$(start_sim "$(mktemp)" "$BIN/channelsim" --addr 127.0.0.1:0 --appkey "$CHANNEL_APPKEY" --secret "$CHANNEL_SECRET")
 export CHANNEL_BASE_URL
 echo "channel simulator at $CHANNEL_BASE_URL"
+export APIHUB_AK=demo-ak APIHUB_SK=demo-sk-$RANDOM$RANDOM
+APIHUB_BASE_URL=$(start_sim "$(mktemp)" "$BIN/apihubsim" --addr 127.0.0.1:0 --uc-ak "$APIHUB_AK" --uc-sk "$APIHUB_SK")
+export APIHUB_BASE_URL
+echo "APIHub simulator (user centre) at $APIHUB_BASE_URL"
 
 say "start a worker"
 workerlog=$(mktemp)
+export ADMIN_TOKEN=demo-admin-$RANDOM$RANDOM$RANDOM
+export HTTP_ADDR=127.0.0.1:${DEMO_PORT:-8080}
 WORKER_CONCURRENCY=8 "$BIN/worker" 2>"$workerlog" &
 wpid=$!
 pids+=($wpid)
@@ -61,20 +83,31 @@ set +e
 rc=$?
 set -e
 
-say "what the worker reported"
-kill -TERM "$wpid"; wait "$wpid" || true
-grep -E 'worker (started|totals|stopped)|dead-lettered' "$workerlog" | head -n 40 || true
-
 say "status"
 "$BIN/enqueue" status
 
 say "what the channel holds"
 admin=${CHANNEL_BASE_URL%/api/v1}
-curl -fsS "$admin/_sim/stats" 2>/dev/null | head -c 2000 || true
+curl -fsS "$admin/_sim/stats" 2>/dev/null | head -c 1500 || true
 echo
+
+say "what the user centre holds"
+curl -fsS "$APIHUB_BASE_URL/_sim/uc/summary" || true
+
+if $up; then
+	say "running: the status page is at http://$HTTP_ADDR/ (token: $ADMIN_TOKEN)"
+	echo "simulators: channel $CHANNEL_BASE_URL, APIHub $APIHUB_BASE_URL; worker log: $workerlog"
+	echo "press Ctrl-C to stop everything"
+	wait "$wpid" || true
+	exit 0
+fi
+
+say "what the worker reported"
+kill -TERM "$wpid"; wait "$wpid" || true
+grep -E 'worker (started|totals|stopped)|dead-lettered' "$workerlog" | head -n 40 || true
 echo
 if [ "$rc" -eq 3 ]; then
-	echo "demo finished: valid records are in the channel; the invalid ones are dead letters, as intended (fix a row, then: enqueue replay --all)."
+	echo "demo finished: valid records are on both targets; the invalid ones are dead letters, as intended (fix a row, then: enqueue replay --all)."
 	exit 0
 fi
 exit "$rc"

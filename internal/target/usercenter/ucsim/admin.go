@@ -18,6 +18,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, rest string)
 		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	case path == "state" && get:
 		simkit.WriteJSON(w, http.StatusOK, s.State())
+	case path == "summary" && get:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte(s.Summary(5)))
 	case path == "duplicates" && get:
 		simkit.WriteJSON(w, http.StatusOK, s.Duplicates())
 	case path == "requests" && get:
@@ -77,8 +80,46 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, rest string)
 
 func isAdminPath(p string) bool {
 	switch p {
-	case "stats", "state", "duplicates", "requests", "faults", "revoke", "restore", "reset", "accounts", "groups":
+	case "stats", "state", "summary", "duplicates", "requests", "faults", "revoke", "restore", "reset", "accounts", "groups":
 		return true
 	}
 	return false
+}
+
+// Summary renders what the simulator holds for a person to read: the
+// counts, and up to n accounts, groups and memberships.
+func (s *Server) Summary(n int) string {
+	st := s.State()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d accounts, %d groups, %d memberships\n", len(st.Accounts), len(st.Groups), len(st.Memberships))
+	users := map[string]Account{}
+	for _, a := range st.Accounts {
+		users[a.ID] = a
+	}
+	groups := map[string]Group{}
+	for _, g := range st.Groups {
+		groups[g.ID] = g
+	}
+	for i, a := range st.Accounts {
+		if i == n {
+			fmt.Fprintf(&b, "  … and %d more accounts\n", len(st.Accounts)-n)
+			break
+		}
+		fmt.Fprintf(&b, "  account %-14s name %-8v enabled %-5v sys_attrs.channel_user_id %v\n", a.Username, a.SysAttrs["name"], a.Enable, a.SysAttrs["channel_user_id"])
+	}
+	for i, g := range st.Groups {
+		if i == n {
+			fmt.Fprintf(&b, "  … and %d more groups\n", len(st.Groups)-n)
+			break
+		}
+		fmt.Fprintf(&b, "  group   %-24s type %-8s attrs.channel_company_id %v, %d members\n", g.Name, g.Type, g.Attrs["channel_company_id"], len(g.Members))
+	}
+	for i, m := range st.Memberships {
+		if i == n {
+			fmt.Fprintf(&b, "  … and %d more memberships\n", len(st.Memberships)-n)
+			break
+		}
+		fmt.Fprintf(&b, "  member  %-14s of %s\n", users[m.UserID].Username, groups[m.GroupID].Name)
+	}
+	return b.String()
 }
