@@ -3,7 +3,9 @@
 // letters, show where every target stands, and verify a target against the
 // local tables. Every command covers the enabled targets (the channel
 // always; the others when their settings are given, as to the worker), or
-// the one named by --target.
+// the one named by --target. Beside them: a user's APIHub points balance
+// and ledger (points balance, points logs), and a run of the projects
+// mirror now (projects).
 package main
 
 import (
@@ -456,11 +458,13 @@ func printStatus(w io.Writer, st control.Status) {
 }
 
 var cliSpec struct {
-	All    allCmd    `cmd:"" help:"Enqueue every record whose request differs from the one its target last accepted."`
-	Push   pushCmd   `cmd:"" help:"Enqueue the named records now."`
-	Replay replayCmd `cmd:"" help:"Requeue dead-lettered records (after a fix)."`
-	Status statusCmd `cmd:"" help:"Show, per target and kind, total, in sync, pending, retrying, blocked, dead; held targets; the newest dead letters."`
-	Verify verifyCmd `cmd:"" help:"Compare what each target holds with the local tables; exit 1 on any difference; --fix enqueues the repairs."`
+	All      allCmd      `cmd:"" help:"Enqueue every record whose request differs from the one its target last accepted."`
+	Push     pushCmd     `cmd:"" help:"Enqueue the named records now."`
+	Replay   replayCmd   `cmd:"" help:"Requeue dead-lettered records (after a fix)."`
+	Status   statusCmd   `cmd:"" help:"Show, per target and kind, total, in sync, pending, retrying, blocked, dead; held targets; the newest dead letters."`
+	Verify   verifyCmd   `cmd:"" help:"Compare what each target holds with the local tables; exit 1 on any difference; --fix enqueues the repairs."`
+	Points   pointsCmd   `cmd:"" help:"A user's APIHub points: balance, ledger (needs APIHUB_BASE_URL and APIHUB_API_KEY)."`
+	Projects projectsCmd `cmd:"" help:"Mirror APIHub's published project forms into apihub_projects now, and print what changed (needs APIHUB_BASE_URL and APIHUB_API_KEY)."`
 }
 
 func main() {
