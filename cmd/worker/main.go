@@ -22,6 +22,7 @@ import (
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/schedule"
 	"github.com/chansync/chansync/internal/syncer"
+	"github.com/chansync/chansync/internal/target/points/projects"
 	"github.com/chansync/chansync/internal/worker"
 )
 
@@ -45,6 +46,7 @@ type runCmd struct {
 	AdminToken       string        `name:"admin-token" env:"ADMIN_TOKEN" help:"The operator's token for the status page at / of HTTP_ADDR; the page is off when empty (prefer the environment variable: flags show in ps)."`
 	ShutdownTimeout  time.Duration `name:"shutdown-timeout" env:"SHUTDOWN_TIMEOUT" default:"30s" help:"How long in-flight jobs may finish after SIGTERM before they are handed back."`
 	SyncSchedule     string        `name:"sync-schedule" env:"SYNC_SCHEDULE" help:"Cron expression (UTC unless prefixed CRON_TZ=Zone) on which the worker runs the bulk sync itself, e.g. '0 2 * * *'; off when empty."`
+	ProjectsSchedule string        `name:"projects-schedule" env:"PROJECTS_SCHEDULE" help:"Cron expression (UTC unless prefixed CRON_TZ=Zone) of the projects mirror when points is on; hourly ('0 * * * *') when empty."`
 	NoEventRelay     bool          `name:"no-event-relay" env:"NO_EVENT_RELAY" help:"Do not push table changes as events; they wait for the next bulk run."`
 	BreakerFailures  uint32        `name:"breaker-failures" env:"BREAKER_FAILURES" default:"5" help:"Transient channel failures in a row that pause pushing (circuit open)."`
 	BreakerTimeout   time.Duration `name:"breaker-timeout" env:"BREAKER_TIMEOUT" default:"30s" help:"How long pushing pauses before one probe request is let through."`
@@ -120,6 +122,11 @@ func (c *runCmd) Validate() error {
 	if _, err := authguard.ParsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("TRUSTED_PROXIES (--trusted-proxies): %w", err)
 	}
+	if c.ProjectsSchedule != "" {
+		if _, err := projects.Parse(c.ProjectsSchedule); err != nil {
+			return err
+		}
+	}
 	if c.SyncSchedule != "" {
 		if _, err := schedule.Parse(c.SyncSchedule); err != nil {
 			return err
@@ -183,6 +190,7 @@ func (c *runCmd) Run() error {
 		MaxConns:         c.MaxConns,
 		ShutdownTimeout:  c.ShutdownTimeout,
 		SyncSchedule:     c.SyncSchedule,
+		ProjectsSchedule: c.ProjectsSchedule,
 		DisableRelay:     c.NoEventRelay,
 		Logger:           logger,
 	})

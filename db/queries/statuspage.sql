@@ -57,7 +57,3 @@ LIMIT @max_rows;
 -- StatusPageReplayLog returns the newest replays and pushes asked for,
 -- newest first.
 SELECT * FROM replay_log ORDER BY id DESC LIMIT @max_rows;
-
--- name: StatusPageLastMirrorRun :one
--- StatusPageLastMirrorRun returns the newest run of the projects mirror.
-SELECT * FROM projects_mirror_run ORDER BY id DESC LIMIT 1;

@@ -206,28 +206,6 @@ func (q *Queries) StatusPageDeadReasons(ctx context.Context, arg StatusPageDeadR
 	return items, nil
 }
 
-const statusPageLastMirrorRun = `-- name: StatusPageLastMirrorRun :one
-SELECT id, trigger, started_at, finished_at, published, added, unpublished, republished, error FROM projects_mirror_run ORDER BY id DESC LIMIT 1
-`
-
-// StatusPageLastMirrorRun returns the newest run of the projects mirror.
-func (q *Queries) StatusPageLastMirrorRun(ctx context.Context) (ProjectsMirrorRun, error) {
-	row := q.db.QueryRow(ctx, statusPageLastMirrorRun)
-	var i ProjectsMirrorRun
-	err := row.Scan(
-		&i.ID,
-		&i.Trigger,
-		&i.StartedAt,
-		&i.FinishedAt,
-		&i.Published,
-		&i.Added,
-		&i.Unpublished,
-		&i.Republished,
-		&i.Error,
-	)
-	return i, err
-}
-
 const statusPageReplayLog = `-- name: StatusPageReplayLog :many
 SELECT id, actor, filter, count, created_at FROM replay_log ORDER BY id DESC LIMIT $1
 `

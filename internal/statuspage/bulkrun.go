@@ -71,7 +71,7 @@ func recordedBulkRun(q *dbsqlc.Queries, ctl *control.Controller) BulkRunFunc {
 func RecordedMirrorRun(pool *pgxpool.Pool) LastMirrorRunFunc {
 	q := dbsqlc.New(pool)
 	return func(ctx context.Context) (*MirrorRun, error) {
-		row, err := q.StatusPageLastMirrorRun(ctx)
+		row, err := q.LastMirrorRun(ctx)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, nil
 		}

@@ -102,7 +102,7 @@ func jitter(d time.Duration) time.Duration {
 // accepted record, or a record the target itself refused) lifts the hold;
 // anything else leaves it for the next probe.
 func (p *push) endProbe(ctx context.Context, it *item, reason string) {
-	lifted := it.outcome == syncstatus.Accepted || (it.outcome == syncstatus.Died && it.sent)
+	lifted := it.outcome == syncstatus.Accepted || (it.outcome == syncstatus.Died && it.answered)
 	if !lifted {
 		return
 	}

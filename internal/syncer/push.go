@@ -48,6 +48,9 @@ type item struct {
 	// later is set on a record that cannot move in this push (a create
 	// that may still be in flight): the job snoozes for it.
 	later bool
+	// answered is set when the target itself answered the refusal that
+	// killed the record.
+	answered bool
 }
 
 func newPush(e *Engine, rt *runtime, k *target.Kind, opts Options) *push {

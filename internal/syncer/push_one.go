@@ -63,7 +63,7 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 	defer func() { it.took = time.Since(start) }()
 	req := target.Request{
 		Kind: p.k, ID: it.id, Body: it.built.Body, JSON: it.built.JSON,
-		Accepted: it.state.AcceptedPayload, ParentRefs: parentRefs(it.built, parents),
+		Accepted: it.state.AcceptedPayload, LastSent: it.state.LastPayload, ParentRefs: parentRefs(it.built, parents),
 	}
 	if it.state.RemoteRef != nil {
 		req.Ref = *it.state.RemoteRef
@@ -183,8 +183,14 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 					continue
 				}
 			}
-			it.outcome = syncstatus.Died
-			it.reason = fmt.Sprintf("%s: %s rejected: %s", it.built.Path(), p.k.Target, v.Reason)
+			it.outcome, it.answered = syncstatus.Died, v.Answered
+			if v.Answered {
+				it.reason = fmt.Sprintf("%s: %s rejected: %s", it.built.Path(), p.k.Target, v.Reason)
+			} else {
+				// Refused before anything was sent (the target's own rules
+				// in chansync, such as a credited grant that may not change).
+				it.reason = fmt.Sprintf("%s: %s", it.built.Path(), v.Reason)
+			}
 			p.e.logger.WarnContext(ctx, "record dead-lettered", p.attrs(it.id, slog.String("reason", it.reason))...)
 			return false
 		default:

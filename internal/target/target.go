@@ -199,6 +199,10 @@ type Request struct {
 	JSON []byte
 	// Accepted is the body last accepted, for kinds that keep it.
 	Accepted []byte
+	// LastSent is the body of the last attempt the target did not accept
+	// (it may have been applied when the record is unsettled); nil when
+	// none is kept.
+	LastSent []byte
 	// ParentRefs holds the target's own ids of the records this one
 	// references (all accepted).
 	ParentRefs map[Ref]string

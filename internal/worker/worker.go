@@ -67,6 +67,9 @@ type Config struct {
 	// SyncSchedule, if set, is a cron expression on which the worker runs
 	// the bulk sync itself (e.g. "0 2 * * *").
 	SyncSchedule string
+	// ProjectsSchedule is the cron expression of the projects mirror when
+	// points is on (hourly when empty).
+	ProjectsSchedule string
 	// MaxConns caps the worker's database connections. Default: half the
 	// push concurrency plus 6, between 8 and 40.
 	MaxConns int32
@@ -191,6 +194,12 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	for _, t := range w.registry.Targets() {
 		health.Track(t.Name)
 	}
+	services, err := targets.BuildServices(cfg.Targets, targets.ServiceSettings{ProjectsSchedule: cfg.ProjectsSchedule}, pool, target.Deps{
+		Pool: pool, Logger: logger.With(slog.String("component", "target")), ObserveFunc: health.Observe,
+	})
+	if err != nil {
+		return fail(err)
+	}
 
 	w.events = &queue.Inserter{Registry: w.registry, BatchSize: w.cfg.EventBatchSize}
 	ecfg := cfg.Engine
@@ -207,6 +216,8 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	workers := river.NewWorkers()
 	river.AddWorker(workers, jobs.NewPushWorker(w.registry, w.engine, jcfg))
 	river.AddWorker(workers, schedule.NewWorker(pool, w.registry, cfg.BatchSize, logger))
+	services.AddWorkers(workers)
+	jcfg.PeriodicJobs = append(jcfg.PeriodicJobs, services.PeriodicJobs...)
 	if cfg.SyncSchedule != "" {
 		pj, err := schedule.PeriodicJob(cfg.SyncSchedule)
 		if err != nil {
@@ -221,7 +232,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	w.relay = outbox.New(pool, w.registry, w.insertTx, logger.With(slog.String("component", "outbox")), cfg.Outbox)
 
 	if cfg.HTTPAddr != "" {
-		if err := w.buildHTTP(metrics, health); err != nil {
+		if err := w.buildHTTP(metrics, health, services); err != nil {
 			return fail(err)
 		}
 	}
@@ -234,7 +245,7 @@ func (w *Worker) insertTx(ctx context.Context, tx pgx.Tx, refs []target.Ref) err
 	return err
 }
 
-func (w *Worker) buildHTTP(metrics *prometheus.Registry, health *telemetry.Health) error {
+func (w *Worker) buildHTTP(metrics *prometheus.Registry, health *telemetry.Health, services targets.Services) error {
 	cfg, logger := w.cfg, w.logger
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -246,7 +257,7 @@ func (w *Worker) buildHTTP(metrics *prometheus.Registry, health *telemetry.Healt
 		gcfg.Logger = logger.With(slog.String("component", "auth"))
 	}
 	guard := authguard.New(gcfg)
-	page, err := statuspage.New(statuspage.Config{
+	pcfg := statuspage.Config{
 		Controller:      w.ctl,
 		Pool:            w.pool,
 		AdminToken:      cfg.AdminToken,
@@ -255,7 +266,14 @@ func (w *Worker) buildHTTP(metrics *prometheus.Registry, health *telemetry.Healt
 		Guard:           guard,
 		TargetStateFunc: health.State,
 		Logger:          logger.With(slog.String("component", "statuspage")),
-	})
+	}
+	if services.UserPoints != nil {
+		pcfg.PointsFunc = pagePoints(services.UserPoints)
+	}
+	if services.MirrorOn {
+		pcfg.LastMirrorRunFunc = statuspage.RecordedMirrorRun(w.pool)
+	}
+	page, err := statuspage.New(pcfg)
 	if err != nil {
 		return fmt.Errorf("status page: %w", err)
 	}
@@ -279,6 +297,25 @@ func (w *Worker) buildHTTP(metrics *prometheus.Registry, health *telemetry.Healt
 	}
 	w.server = httpserver.New(hcfg, mux)
 	return nil
+}
+
+// pagePoints adapts a user's points to the status page: the balance and
+// the 20 newest ledger entries.
+func pagePoints(f func(context.Context, string, int) (targets.UserPoints, error)) func(context.Context, string) (*statuspage.Points, error) {
+	return func(ctx context.Context, userID string) (*statuspage.Points, error) {
+		up, err := f(ctx, userID, 20)
+		if err != nil {
+			return nil, err
+		}
+		out := &statuspage.Points{BalanceCents: up.BalanceCents}
+		for _, e := range up.Entries {
+			at, _ := time.Parse(time.RFC3339, e.CreatedAt)
+			out.Entries = append(out.Entries, statuspage.LedgerEntry{
+				At: at, RecordType: e.RecordType, ChangeCents: e.ChangeCents, BalanceAfter: e.BalanceAfter, Reason: e.Reason,
+			})
+		}
+		return out, nil
+	}
 }
 
 // HTTPAddr returns the address the HTTP server listens on ("" when none).

@@ -108,19 +108,25 @@ func (c *client) Find(ctx context.Context, r target.Request) (target.Found, erro
 		e := pick(entries, g.AmountCents)
 		return target.Found{Exists: true, Ref: strconv.FormatInt(e.ID, 10), Same: e.AmountCents == g.AmountCents}, nil
 	}
-	// A grant credited to another user and moved since (verify --fix
-	// forgets that it was credited, not to whom): found there, it is not
-	// the same, and Update refuses the move.
-	var credited Grant
-	if len(r.Accepted) == 0 || json.Unmarshal(r.Accepted, &credited) != nil ||
-		credited.ClientUserID == "" || credited.ClientUserID == g.ClientUserID {
-		return target.Found{}, nil
+	// A grant credited to another user and moved since: credited before
+	// (verify --fix forgets that it was credited, not to whom), or sent to
+	// that user by an attempt whose outcome is unknown. Found there, it is
+	// not the same, and Update refuses the move.
+	for _, earlier := range [][]byte{r.Accepted, r.LastSent} {
+		var other Grant
+		if len(earlier) == 0 || json.Unmarshal(earlier, &other) != nil ||
+			other.ClientUserID == "" || other.ClientUserID == g.ClientUserID {
+			continue
+		}
+		entries, err = c.credits(ctx, other.ClientUserID, g.ExternalOrderID)
+		if err != nil {
+			return target.Found{}, err
+		}
+		if len(entries) > 0 {
+			return target.Found{Exists: true, Ref: strconv.FormatInt(pick(entries, other.AmountCents).ID, 10)}, nil
+		}
 	}
-	entries, err = c.credits(ctx, credited.ClientUserID, g.ExternalOrderID)
-	if err != nil || len(entries) == 0 {
-		return target.Found{}, err
-	}
-	return target.Found{Exists: true, Ref: strconv.FormatInt(pick(entries, credited.AmountCents).ID, 10)}, nil
+	return target.Found{}, nil
 }
 
 // credits returns the recharge entries of the user's ledger whose reason

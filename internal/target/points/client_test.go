@@ -200,7 +200,7 @@ func TestCreditedGrantIsImmutable(t *testing.T) {
 		reason  string
 	}{
 		{"AmountChangeIsDeadNamingAmount", `UPDATE points_grants SET amount_cents = 2000`,
-			func(r syncer.Result) int { return r.Dead }, "grants/G1: points rejected: amount_cents: already credited 1000, now 2000: a credited grant cannot change"},
+			func(r syncer.Result) int { return r.Dead }, "grants/G1: amount_cents: already credited 1000, now 2000: a credited grant cannot change"},
 		{"UserChangeIsDeadNamingUser", `UPDATE points_grants SET channel_user_id = 'U2'`,
 			func(r syncer.Result) int { return r.Dead }, "channel_user_id: already credited U1, now U2"},
 		{"ReasonChangeSendsNothing", `UPDATE points_grants SET reason = '另一个理由'`,
