@@ -57,17 +57,17 @@ say "migrate (twice: the second run is a no-op)"
 "$BIN/worker" migrate
 
 say "load a sample data set"
-"$BIN/datagen" --records "${DEMO_RECORDS:-400}" --invalid --quiet
+"$BIN/datagen" --records "${DEMO_RECORDS:-400}" --grants "${DEMO_GRANTS:-20}" --invalid --quiet
 
 say "start the simulators"
 export CHANNEL_APPKEY=demo-appkey CHANNEL_SECRET=demo-secret-$RANDOM$RANDOM
 CHANNEL_BASE_URL=$(start_sim "$(mktemp)" "$BIN/channelsim" --addr 127.0.0.1:0 --appkey "$CHANNEL_APPKEY" --secret "$CHANNEL_SECRET")
 export CHANNEL_BASE_URL
 echo "channel simulator at $CHANNEL_BASE_URL"
-export APIHUB_AK=demo-ak APIHUB_SK=demo-sk-$RANDOM$RANDOM
-APIHUB_BASE_URL=$(start_sim "$(mktemp)" "$BIN/apihubsim" --addr 127.0.0.1:0 --uc-ak "$APIHUB_AK" --uc-sk "$APIHUB_SK")
+export APIHUB_AK=demo-ak APIHUB_SK=demo-sk-$RANDOM$RANDOM APIHUB_API_KEY=sk-demo-$RANDOM$RANDOM
+APIHUB_BASE_URL=$(APIHUBSIM_POINTS_API_KEYS="$APIHUB_API_KEY" start_sim "$(mktemp)" "$BIN/apihubsim" --addr 127.0.0.1:0 --uc-ak "$APIHUB_AK" --uc-sk "$APIHUB_SK")
 export APIHUB_BASE_URL
-echo "APIHub simulator (user centre) at $APIHUB_BASE_URL"
+echo "APIHub simulator (user centre, points) at $APIHUB_BASE_URL"
 
 say "start a worker"
 workerlog=$(mktemp)
@@ -94,6 +94,17 @@ echo
 say "what the user centre holds"
 curl -fsS "$APIHUB_BASE_URL/_sim/uc/summary" || true
 
+say "what APIHub points holds (each grant credited once)"
+curl -fsS "$APIHUB_BASE_URL/_sim/points/summary" || true
+first=$(PGOPTIONS="-c search_path=$schema" psql "$base_url" -qAtX -c "SELECT channel_user_id FROM points_grants ORDER BY external_order_id LIMIT 1")
+if [ -n "$first" ]; then
+	echo
+	echo "\$ enqueue points balance $first"
+	"$BIN/enqueue" points balance "$first" || true
+	echo "\$ enqueue points logs $first"
+	"$BIN/enqueue" points logs "$first" --max 5 || true
+fi
+
 if $up; then
 	say "running: the status page is at http://$HTTP_ADDR/ (token: $ADMIN_TOKEN)"
 	echo "simulators: channel $CHANNEL_BASE_URL, APIHub $APIHUB_BASE_URL; worker log: $workerlog"
@@ -107,7 +118,7 @@ kill -TERM "$wpid"; wait "$wpid" || true
 grep -E 'worker (started|totals|stopped)|dead-lettered' "$workerlog" | head -n 40 || true
 echo
 if [ "$rc" -eq 3 ]; then
-	echo "demo finished: valid records are on both targets; the invalid ones are dead letters, as intended (fix a row, then: enqueue replay --all)."
+	echo "demo finished: valid records are on every target; the invalid ones are dead letters, as intended (fix a row, then: enqueue replay --all)."
 	exit 0
 fi
 exit "$rc"

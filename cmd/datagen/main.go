@@ -23,6 +23,7 @@ type cmd struct {
 	Seed    uint64 `name:"seed" default:"1" help:"Seed, for a reproducible set."`
 	Prefix  string `name:"prefix" default:"" help:"Put before every id."`
 	Invalid bool   `name:"invalid" help:"Add a handful of invalid records and records that depend on them."`
+	Grants  int    `name:"grants" default:"0" help:"Also add this many points grants, each to a random user."`
 	Quiet   bool   `name:"quiet" help:"Leave no outbox entries: the rows wait for enqueue all instead of being pushed as events."`
 }
 
@@ -37,7 +38,7 @@ func (c *cmd) Run() error {
 	}
 	defer pool.Close()
 	start := time.Now()
-	set := datagen.Generate(datagen.Options{Records: c.Records, Seed: c.Seed, Prefix: c.Prefix})
+	set := datagen.Generate(datagen.Options{Records: c.Records, Seed: c.Seed, Prefix: c.Prefix, Grants: c.Grants})
 	var invalid, dependants []string
 	if c.Invalid {
 		invalid, dependants = set.AddInvalid(c.Prefix)
@@ -49,8 +50,8 @@ func (c *cmd) Run() error {
 	if err := load(ctx, pool); err != nil {
 		return err
 	}
-	fmt.Printf("loaded %d companies, %d users, %d tasks, %d applications, %d payments (%d invalid, %d depending on invalid ones) in %s\n",
-		len(set.Companies), len(set.Users), len(set.Tasks), len(set.Applications), len(set.Payments),
+	fmt.Printf("loaded %d companies, %d users, %d tasks, %d applications, %d payments, %d points grants (%d invalid, %d depending on invalid ones) in %s\n",
+		len(set.Companies), len(set.Users), len(set.Tasks), len(set.Applications), len(set.Payments), len(set.Grants),
 		len(invalid), len(dependants), time.Since(start).Round(time.Millisecond))
 	return nil
 }

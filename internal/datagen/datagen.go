@@ -29,6 +29,9 @@ type Options struct {
 	Seed uint64
 	// Prefix is put before every id, so that sets do not collide.
 	Prefix string
+	// Grants is how many points grants to add, each to a random user (none
+	// by default).
+	Grants int
 }
 
 // Set is a generated data set, in dependency order.
@@ -38,11 +41,12 @@ type Set struct {
 	Tasks        []dbsqlc.Task
 	Applications []dbsqlc.Application
 	Payments     []dbsqlc.Payment
+	Grants       []dbsqlc.PointsGrant
 }
 
 // Len returns the number of records in the set.
 func (s *Set) Len() int {
-	return len(s.Companies) + len(s.Users) + len(s.Tasks) + len(s.Applications) + len(s.Payments)
+	return len(s.Companies) + len(s.Users) + len(s.Tasks) + len(s.Applications) + len(s.Payments) + len(s.Grants)
 }
 
 // IDs returns the ids of the set's records by source ("company", "user",
@@ -63,6 +67,9 @@ func (s *Set) IDs() map[string][]string {
 	}
 	for _, r := range s.Payments {
 		out["payment"] = append(out["payment"], r.ChannelPaymentID)
+	}
+	for _, r := range s.Grants {
+		out["points_grant"] = append(out["points_grant"], r.ExternalOrderID)
 	}
 	return out
 }
@@ -145,6 +152,7 @@ func Generate(opts Options) *Set {
 			IDCard:            IDCard(r),
 			Phone:             fmt.Sprintf("1%d%09d", 3+r.IntN(7), r.IntN(1000000000)),
 			LiveCertification: lc,
+			Active:            true,
 			CreatedAt:         base, UpdatedAt: base,
 		})
 	}
@@ -209,8 +217,19 @@ func Generate(opts Options) *Set {
 		}
 		s.Payments = append(s.Payments, pay)
 	}
+	for i := range opts.Grants {
+		s.Grants = append(s.Grants, dbsqlc.PointsGrant{
+			ExternalOrderID: fmt.Sprintf("%sG%07d", p, i+1),
+			ChannelUserID:   s.Users[r.IntN(nUsers)].ChannelUserID,
+			AmountCents:     int64(1+r.IntN(100)) * 100,
+			Reason:          ptr(grantReasons[r.IntN(len(grantReasons))]),
+			CreatedAt:       base, UpdatedAt: base,
+		})
+	}
 	return s
 }
+
+var grantReasons = []string{"月度奖励", "推荐奖励", "年终奖励", "充值"}
 
 func personName(r *rand.Rand) string {
 	return string(surnames[r.IntN(len(surnames))]) + givenNames[r.IntN(len(givenNames))]
@@ -287,6 +306,11 @@ func (s *Set) load(ctx context.Context, pool *pgxpool.Pool, quiet bool) error {
 	t = table{name: "payments", cols: []string{"channel_payment_id", "payment_type", "channel_user_id", "channel_application_id", "amount", "currency", "payment_time", "payment_method", "payment_channel", "bank_name", "bank_account", "transaction_no", "payment_basis", "status", "remark"}}
 	for _, r := range s.Payments {
 		t.rows = append(t.rows, []any{r.ChannelPaymentID, r.PaymentType, r.ChannelUserID, r.ChannelApplicationID, r.Amount, r.Currency, r.PaymentTime, r.PaymentMethod, r.PaymentChannel, r.BankName, r.BankAccount, r.TransactionNo, jsonb(r.PaymentBasis), r.Status, r.Remark})
+	}
+	tables = append(tables, t)
+	t = table{name: "points_grants", cols: []string{"external_order_id", "channel_user_id", "amount_cents", "reason"}}
+	for _, r := range s.Grants {
+		t.rows = append(t.rows, []any{r.ExternalOrderID, r.ChannelUserID, r.AmountCents, r.Reason})
 	}
 	tables = append(tables, t)
 

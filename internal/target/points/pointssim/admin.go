@@ -36,6 +36,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request, rest string)
 		simkit.WriteJSON(w, http.StatusOK, s.Stats())
 	case path == "state" && get:
 		simkit.WriteJSON(w, http.StatusOK, s.State())
+	case path == "summary" && get:
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte(s.Summary(10)))
 	case path == "ledger" && get:
 		id := r.URL.Query().Get("client_user_id")
 		ledger, found := s.Ledger(id)
@@ -188,9 +191,25 @@ func adminPattern(r *http.Request) (*regexp.Regexp, error) {
 
 func isAdminPath(p string) bool {
 	switch p {
-	case "stats", "state", "ledger", "duplicates", "credits", "requests", "faults", "pool", "pool/topup", "pool/set",
+	case "stats", "state", "summary", "ledger", "duplicates", "credits", "requests", "faults", "pool", "pool/topup", "pool/set",
 		"keys/revoke", "keys/restore", "tokens/revoke", "publish", "unpublish", "charge", "reset":
 		return true
 	}
 	return false
+}
+
+// Summary renders what the simulator holds for a person to read: the pool,
+// the recharges, and up to n users with their balances.
+func (s *Server) Summary(n int) string {
+	st := s.State()
+	var b strings.Builder
+	fmt.Fprintf(&b, "pool %d cents, %d recharges, %d users\n", st.PoolCents, len(st.Recharges), len(st.Users))
+	for i, u := range st.Users {
+		if i == n {
+			fmt.Fprintf(&b, "  … and %d more users\n", len(st.Users)-n)
+			break
+		}
+		fmt.Fprintf(&b, "  user %-14s balance %8d cents, %d ledger entries\n", u.ClientUserID, u.BalanceCents, len(u.Ledger))
+	}
+	return b.String()
 }
