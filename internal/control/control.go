@@ -31,6 +31,7 @@ type Controller struct {
 	reg      *target.Registry
 	client   *river.Client[pgx.Tx]
 	inserter *queue.Inserter
+	router   *queue.Router
 	pageSize int32
 }
 
@@ -46,6 +47,9 @@ type Config struct {
 	BatchSize int
 	// PageSize is how many rows a bulk run reads at a time. Default 1000.
 	PageSize int32
+	// Router places event-triggered pushes (InsertTx). Default: the events
+	// queue, in jobs of 10 records, skipping records already queued.
+	Router *queue.Router
 }
 
 // New returns a Controller.
@@ -53,10 +57,13 @@ func New(cfg Config) *Controller {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = 1000
 	}
+	inserter := &queue.Inserter{Registry: cfg.Registry, BatchSize: cfg.BatchSize}
+	if cfg.Router == nil {
+		cfg.Router = &queue.Router{Events: &queue.Inserter{Registry: cfg.Registry, BatchSize: 10}, Bulk: inserter}
+	}
 	return &Controller{
 		pool: cfg.Pool, q: dbsqlc.New(cfg.Pool), reg: cfg.Registry, client: cfg.Client,
-		inserter: &queue.Inserter{Registry: cfg.Registry, BatchSize: cfg.BatchSize},
-		pageSize: cfg.PageSize,
+		inserter: inserter, router: cfg.Router, pageSize: cfg.PageSize,
 	}
 }
 
@@ -245,10 +252,11 @@ func (c *Controller) LogReplay(ctx context.Context, actor, filter string, count 
 	return nil
 }
 
-// InsertTx enqueues pushes of refs on the events queue inside tx (for
-// callers that write rows and enqueue their push in one transaction).
+// InsertTx enqueues event-triggered pushes of refs inside tx through the
+// router (for callers that write rows and enqueue their push in one
+// transaction).
 func (c *Controller) InsertTx(ctx context.Context, tx pgx.Tx, refs []target.Ref) error {
-	_, err := c.inserter.InsertTx(ctx, c.client, tx, refs, queue.Events)
+	_, err := c.router.EventsTx(ctx, c.client, tx, refs)
 	return err
 }
 

@@ -32,6 +32,16 @@ type PoolConfig struct {
 	ApplicationName string
 }
 
+// customPlans makes every connection plan each statement for its own
+// parameters (plan_cache_mode = force_custom_plan) instead of settling, after
+// five runs, on a generic plan. The state tables grow fast during a first
+// bulk run: a generic plan chosen while they were nearly empty (a sequential
+// scan) stays cached while they grow, and a lookup of a few rows by primary
+// key then reads every row. A custom plan sees the table's current size
+// (Postgres scales its row estimate by the pages on disk) and uses the
+// index; planning these short statements costs microseconds.
+const customPlans = "force_custom_plan"
+
 // NewPool parses databaseURL, applies cfg and connects. The URL may carry a
 // search_path parameter to put chansync's tables in a schema of their own.
 // Errors never contain the URL's password.
@@ -47,6 +57,9 @@ func NewPool(ctx context.Context, databaseURL string, cfg PoolConfig) (*pgxpool.
 	// it to tell one process's connections from another's.
 	if cfg.ApplicationName != "" && pcfg.ConnConfig.RuntimeParams["application_name"] == "" {
 		pcfg.ConnConfig.RuntimeParams["application_name"] = cfg.ApplicationName
+	}
+	if pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] == "" {
+		pcfg.ConnConfig.RuntimeParams["plan_cache_mode"] = customPlans
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {

@@ -9,6 +9,41 @@ import (
 	"context"
 )
 
+const pushLoad = `-- name: PushLoad :many
+SELECT queue, count(*) AS jobs, coalesce(sum(jsonb_array_length(args -> 'ids')), 0)::bigint AS records
+FROM river_job
+WHERE kind = 'push' AND state IN ('available', 'running')
+GROUP BY queue
+`
+
+type PushLoadRow struct {
+	Queue   string `json:"queue"`
+	Jobs    int64  `json:"jobs"`
+	Records int64  `json:"records"`
+}
+
+// PushLoad counts the push jobs each queue is working or about to work,
+// and the records they carry.
+func (q *Queries) PushLoad(ctx context.Context) ([]PushLoadRow, error) {
+	rows, err := q.db.Query(ctx, pushLoad)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PushLoadRow
+	for rows.Next() {
+		var i PushLoadRow
+		if err := rows.Scan(&i.Queue, &i.Jobs, &i.Records); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const queueDepth = `-- name: QueueDepth :many
 SELECT state::text AS state, count(*) AS jobs
 FROM river_job
@@ -118,6 +153,46 @@ func (q *Queries) QueuedIDs(ctx context.Context, arg QueuedIDsParams) ([]string,
 			return nil, err
 		}
 		items = append(items, record_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const waitingAmong = `-- name: WaitingAmong :many
+SELECT DISTINCT coalesce(j.args ->> 'target', '')::text AS target, coalesce(j.args ->> 'kind', '')::text AS kind, e.id::text AS record_id
+FROM river_job j
+CROSS JOIN LATERAL jsonb_array_elements_text(j.args -> 'ids') AS e(id)
+JOIN unnest($1::text[]) AS w(id) ON w.id = e.id
+WHERE j.kind = 'push' AND j.state = 'available'
+`
+
+type WaitingAmongRow struct {
+	Target   string `json:"target"`
+	Kind     string `json:"kind"`
+	RecordID string `json:"record_id"`
+}
+
+// WaitingAmong returns which of the records named by ids (of any target or
+// kind: the caller matches the pairs) wait in a push job that no worker has
+// started. Such a job reads the rows when it runs, after any change already
+// committed, so the record need not be queued again. Only jobs that may
+// start at once count: a scheduled or retrying job could make an event
+// wait.
+func (q *Queries) WaitingAmong(ctx context.Context, ids []string) ([]WaitingAmongRow, error) {
+	rows, err := q.db.Query(ctx, waitingAmong, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WaitingAmongRow
+	for rows.Next() {
+		var i WaitingAmongRow
+		if err := rows.Scan(&i.Target, &i.Kind, &i.RecordID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -44,7 +44,7 @@ func TestWritesReachTheChannel(t *testing.T) {
 	events := &queue.Inserter{Registry: registry, BatchSize: 10}
 	engine, err := syncer.New(syncer.Config{
 		Pool: s.Pool, Registry: registry, Logger: logger,
-		EnqueueFunc: func(ctx context.Context, refs []target.Ref) error {
+		EnqueueFunc: func(ctx context.Context, _ string, refs []target.Ref) error {
 			_, err := events.InsertFromJob(ctx, refs, queue.Events)
 			return err
 		},

@@ -312,7 +312,7 @@ func TestPut(t *testing.T) {
 		require.NoError(t, b.pool.QueryRow(ctx, `SELECT name, live_certification FROM users WHERE channel_user_id = 'U-put-2'`).Scan(&name, &lc))
 		require.Equal(t, "李四", name)
 		require.Nil(t, lc, "a field left out becomes NULL")
-		require.Equal(t, 2, b.jobsFor(t, "user", "U-put-2"))
+		require.Equal(t, 1, b.jobsFor(t, "user", "U-put-2"), "the push the first write queued has not started: it will read the second write")
 		require.Zero(t, b.count(t, `SELECT count(*) FROM sync_outbox`))
 	})
 }
@@ -654,7 +654,12 @@ func TestConcurrentWritesOfOneID(t *testing.T) {
 	var name string
 	require.NoError(t, b.pool.QueryRow(context.Background(), `SELECT name FROM users WHERE channel_user_id = $1`, id).Scan(&name))
 	require.Contains(t, names, name)
-	require.Equal(t, writers, b.jobsFor(t, "user", id), "every write enqueued its push")
+	// Each write either queued a push in its own transaction or found one
+	// committed and not yet started (which reads the row when it runs);
+	// writes that ran side by side may each have queued one.
+	jobs := b.jobsFor(t, "user", id)
+	require.GreaterOrEqual(t, jobs, 1, "the writes are pushed")
+	require.LessOrEqual(t, jobs, writers)
 	require.Zero(t, b.count(t, `SELECT count(*) FROM sync_outbox`))
 }
 

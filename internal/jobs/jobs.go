@@ -128,6 +128,7 @@ func (w *PushWorker) Work(ctx context.Context, job *river.Job[queue.PushArgs]) e
 		FinalAttempt: job.Attempt >= job.MaxAttempts,
 		Attempt:      job.Attempt,
 		JobID:        job.ID,
+		Queue:        job.Queue,
 	})
 	if err != nil {
 		if ctx.Err() != nil {

@@ -29,8 +29,10 @@ import (
 	"github.com/chansync/chansync/internal/target"
 )
 
-// EnqueueFunc asks the job queue to push the given records soon.
-type EnqueueFunc func(ctx context.Context, refs []target.Ref) error
+// EnqueueFunc asks the job queue to push the given records soon, on the
+// named queue (the queue of the push that asks, so that records woken by a
+// bulk run come back with the bulk run).
+type EnqueueFunc func(ctx context.Context, queue string, refs []target.Ref) error
 
 // Observer receives every record outcome as it is recorded, and every wait
 // on a rate limit.
@@ -190,6 +192,9 @@ type Options struct {
 	Attempt int
 	// JobID is the job's id, for logs and lease holders.
 	JobID int64
+	// Queue is the job's queue: records the push wakes or enqueues go
+	// there.
+	Queue string
 }
 
 // Result counts the outcomes of one Push.

@@ -111,7 +111,7 @@ func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
 			for i, b := range blocked {
 				refs[i] = target.Ref{Target: p.k.Target, Kind: b.Kind, ID: b.RecordID}
 			}
-			if err := p.e.cfg.EnqueueFunc(wctx, refs); err != nil {
+			if err := p.e.cfg.EnqueueFunc(wctx, p.opts.Queue, refs); err != nil {
 				return fmt.Errorf("wake records blocked on %s: %w", p.k, err)
 			}
 		}

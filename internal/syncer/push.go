@@ -508,7 +508,7 @@ func (p *push) enqueueIdleParents(ctx context.Context, pending map[string]target
 	if len(idle) == 0 {
 		return
 	}
-	if err := p.e.cfg.EnqueueFunc(ctx, idle); err != nil && !errors.Is(err, context.Canceled) {
+	if err := p.e.cfg.EnqueueFunc(ctx, p.opts.Queue, idle); err != nil && !errors.Is(err, context.Canceled) {
 		p.e.logger.WarnContext(ctx, "enqueue parents", p.attrs("", slog.Int("count", len(idle)), slog.String("error", err.Error()))...)
 	}
 }

@@ -200,7 +200,7 @@ func (b *testBundle) newEngine(t *testing.T, o bundleOptions) *syncer.Engine {
 	t.Helper()
 	e, err := syncer.New(syncer.Config{
 		Pool: b.pool, Registry: b.reg,
-		EnqueueFunc: func(_ context.Context, refs []target.Ref) error {
+		EnqueueFunc: func(_ context.Context, _ string, refs []target.Ref) error {
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			b.enqueued = append(b.enqueued, refs...)

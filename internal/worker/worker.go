@@ -116,7 +116,7 @@ type Worker struct {
 	ctl      *control.Controller
 	relay    *outbox.Relay
 	outcomes *telemetry.Outcomes
-	events   *queue.Inserter
+	router   *queue.Router
 	server   *http.Server
 	listener net.Listener
 
@@ -201,12 +201,16 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 		return fail(err)
 	}
 
-	w.events = &queue.Inserter{Registry: w.registry, BatchSize: w.cfg.EventBatchSize}
+	w.router = &queue.Router{
+		Events:     &queue.Inserter{Registry: w.registry, BatchSize: w.cfg.EventBatchSize},
+		Bulk:       &queue.Inserter{Registry: w.registry, BatchSize: cfg.BatchSize},
+		EventSlots: jcfg.EventConcurrency, BulkSlots: jcfg.Concurrency,
+	}
 	ecfg := cfg.Engine
 	ecfg.Pool, ecfg.Registry, ecfg.Observer = pool, w.registry, w.outcomes
 	ecfg.Logger = logger
-	ecfg.EnqueueFunc = func(ctx context.Context, refs []target.Ref) error {
-		_, err := w.events.InsertFromJob(ctx, refs, queue.Events)
+	ecfg.EnqueueFunc = func(ctx context.Context, queueName string, refs []target.Ref) error {
+		_, err := w.router.FromJob(ctx, pool, queueName, refs)
 		return err
 	}
 	if w.engine, err = syncer.New(ecfg); err != nil {
@@ -228,7 +232,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	if w.river, err = jobs.NewClient(pool, workers, jcfg); err != nil {
 		return fail(err)
 	}
-	w.ctl = control.New(control.Config{Pool: pool, Registry: w.registry, Client: w.river, BatchSize: cfg.BatchSize})
+	w.ctl = control.New(control.Config{Pool: pool, Registry: w.registry, Client: w.river, BatchSize: cfg.BatchSize, Router: w.router})
 	w.relay = outbox.New(pool, w.registry, w.insertTx, logger.With(slog.String("component", "outbox")), cfg.Outbox)
 
 	if cfg.HTTPAddr != "" {
@@ -239,9 +243,9 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	return w, nil
 }
 
-// insertTx enqueues event pushes of refs inside tx.
+// insertTx enqueues event pushes of refs inside tx through the router.
 func (w *Worker) insertTx(ctx context.Context, tx pgx.Tx, refs []target.Ref) error {
-	_, err := w.events.InsertTx(ctx, w.river, tx, refs, queue.Events)
+	_, err := w.router.EventsTx(ctx, w.river, tx, refs)
 	return err
 }
 
