@@ -49,55 +49,11 @@ CROSS JOIN LATERAL (
   LIMIT 1
 ) s;
 
--- name: RecordOutcome :batchexec
--- RecordOutcome writes the outcome of one push of one record and releases
--- its lease. status is the status the outcome moves the record to
--- (internal/syncstatus); outcome is one of accepted, unchanged, failed,
--- dead, blocked, waiting, missing. It is sent as a batch, one statement per
--- record, each naming the whole primary key: a lookup the planner cannot
--- get wrong.
-UPDATE sync_state SET
-    status = @status,
-    accepted_hash = CASE WHEN @outcome::text = 'accepted' THEN sqlc.narg(hash)::bytea ELSE accepted_hash END,
-    remote_ref = CASE WHEN @remote_ref::text <> '' THEN @remote_ref ELSE remote_ref END,
-    accepted_at = CASE WHEN @outcome = 'accepted' THEN now() ELSE accepted_at END,
-    accepted_payload = CASE WHEN @outcome = 'accepted' THEN sqlc.narg(accepted_payload)::jsonb ELSE accepted_payload END,
-    source_updated_at = CASE WHEN @outcome = 'missing' THEN source_updated_at ELSE sqlc.narg(source_updated_at)::timestamptz END,
-    unsettled_until = CASE WHEN @outcome = 'missing' THEN unsettled_until ELSE sqlc.narg(unsettled_until)::timestamptz END,
-    attempts = CASE
-        WHEN @outcome IN ('accepted', 'unchanged') THEN 0
-        WHEN @counts_attempt::boolean THEN attempts + 1
-        ELSE attempts END,
-    last_error = CASE
-        WHEN @outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN @outcome = 'missing' THEN last_error
-        ELSE NULLIF(@error::text, '') END,
-    first_failed_at = CASE
-        WHEN @outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN @failure::boolean THEN coalesce(first_failed_at, now())
-        ELSE first_failed_at END,
-    last_failed_at = CASE WHEN @failure::boolean THEN now() ELSE last_failed_at END,
-    blocked_on_kind = CASE
-        WHEN @outcome IN ('blocked', 'waiting') THEN NULLIF(@blocked_on_kind::text, '')
-        WHEN @outcome = 'missing' THEN blocked_on_kind
-        ELSE NULL END,
-    blocked_on_id = CASE
-        WHEN @outcome IN ('blocked', 'waiting') THEN NULLIF(@blocked_on_id::text, '')
-        WHEN @outcome = 'missing' THEN blocked_on_id
-        ELSE NULL END,
-    -- The payload is kept for operators only while it is not accepted: an
-    -- accepted one is the row's own payload (accepted_hash proves it), and
-    -- writing it for every record was most of a bulk run's WAL.
-    last_payload = CASE
-        WHEN @outcome IN ('accepted', 'unchanged') THEN NULL
-        WHEN sqlc.narg(payload)::jsonb IS NOT NULL THEN sqlc.narg(payload)::jsonb
-        ELSE last_payload END,
-    last_verb = CASE WHEN @outcome = 'accepted' THEN NULLIF(@verb::text, '') ELSE last_verb END,
-    -- A record the push will look at again in this run keeps its lease.
-    lease_until = CASE WHEN @keep_lease::boolean THEN lease_until ELSE NULL END,
-    lease_holder = CASE WHEN @keep_lease::boolean THEN lease_holder ELSE NULL END,
-    updated_at = now()
-WHERE target = @target AND kind = @kind AND record_id = @record_id;
+-- name: RecordOutcomes :one
+-- RecordOutcomes writes the outcome of one push of each record named in
+-- outcomes and releases their leases, in one statement, and returns how
+-- many records it wrote (see chansync_record_outcomes).
+SELECT chansync_record_outcomes(@target::text, @kind::text, @outcomes::jsonb)::int AS written;
 
 -- name: InsertAttempts :exec
 INSERT INTO sync_attempt (target, kind, record_id, outcome, error)

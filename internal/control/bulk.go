@@ -144,10 +144,9 @@ func (c *Controller) enqueueKind(ctx context.Context, k *target.Kind, opts AllOp
 				refs = append(refs, b.Ref)
 			}
 		}
-		// Each page is enqueued as it is read, and so spread over up to
-		// queue.SpreadJobs jobs: about 16 records a job for pages of 1000.
-		// Small jobs keep many pushes in flight and let children follow
-		// their parents closely, which a target with real latency needs.
+		// Each page is enqueued as it is read (in jobs of BatchSize
+		// records, whose records the engine pushes side by side), so the
+		// workers start on it while the next page is read.
 		if len(refs) > 0 {
 			if _, err := c.inserter.Insert(ctx, c.client, refs, queue.Bulk); err != nil {
 				return scan, fmt.Errorf("enqueue %s: %w", k, err)

@@ -261,6 +261,26 @@ func (q *Queries) PutHold(ctx context.Context, arg PutHoldParams) (TargetHold, e
 	return i, err
 }
 
+const recordOutcomes = `-- name: RecordOutcomes :one
+SELECT chansync_record_outcomes($1::text, $2::text, $3::jsonb)::int AS written
+`
+
+type RecordOutcomesParams struct {
+	Target   string `json:"target"`
+	Kind     string `json:"kind"`
+	Outcomes []byte `json:"outcomes"`
+}
+
+// RecordOutcomes writes the outcome of one push of each record named in
+// outcomes and releases their leases, in one statement, and returns how
+// many records it wrote (see chansync_record_outcomes).
+func (q *Queries) RecordOutcomes(ctx context.Context, arg RecordOutcomesParams) (int32, error) {
+	row := q.db.QueryRow(ctx, recordOutcomes, arg.Target, arg.Kind, arg.Outcomes)
+	var written int32
+	err := row.Scan(&written)
+	return written, err
+}
+
 const releaseLeases = `-- name: ReleaseLeases :exec
 UPDATE sync_state SET lease_until = NULL, lease_holder = NULL
 WHERE target = $1 AND kind = $2 AND record_id = ANY($3::text[]) AND lease_holder = $4::text

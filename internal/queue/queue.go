@@ -46,17 +46,10 @@ func (PushArgs) Kind() string { return JobKind }
 // children (River works priority 1 first, and has four).
 func Priority(k *target.Kind) int { return min(k.Tier(), 3) + 1 }
 
-// SpreadJobs and MinSpreadBatch shape Inserter.Params: a kind with fewer
-// than SpreadJobs×BatchSize records is split into about SpreadJobs jobs of
-// at least MinSpreadBatch records rather than a few full ones, so that with
-// a slow target the pushes of a small kind (whose children wait for it)
-// run side by side instead of one request at a time per job.
-const (
-	SpreadJobs     = 64
-	MinSpreadBatch = 10
-)
-
-// Inserter turns records into push jobs.
+// Inserter turns records into push jobs. A job of many records is no
+// slower than many jobs of few: the engine pushes a job's records side by
+// side (syncer.Config.InFlight), so jobs are as large as BatchSize allows,
+// which keeps the queue's own cost per record low.
 type Inserter struct {
 	// Registry knows each kind's priority.
 	Registry *target.Registry
@@ -82,9 +75,8 @@ func (in *Inserter) Params(refs []target.Ref, queue string) ([]river.InsertManyP
 	for _, k := range in.Registry.Kinds() {
 		ids := byKind[key{string(k.Target), k.Name}]
 		delete(byKind, key{string(k.Target), k.Name})
-		kindSize := min(size, max(MinSpreadBatch, (len(ids)+SpreadJobs-1)/SpreadJobs))
 		for len(ids) > 0 {
-			n := min(kindSize, len(ids))
+			n := min(size, len(ids))
 			params = append(params, river.InsertManyParams{
 				Args:       PushArgs{Target: string(k.Target), KindName: k.Name, IDs: ids[:n:n]},
 				InsertOpts: &river.InsertOpts{Queue: queue, Priority: Priority(k)},

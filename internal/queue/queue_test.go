@@ -30,7 +30,7 @@ func refs(kind string, n int) []target.Ref {
 }
 
 // TestParams: records become jobs of one kind each, parents first and
-// prioritised by tier, small kinds spread over many jobs.
+// prioritised by tier, in jobs as full as the batch size allows.
 func TestParams(t *testing.T) {
 	t.Parallel()
 	in := &queue.Inserter{Registry: registry(t), BatchSize: 100}
@@ -40,8 +40,8 @@ func TestParams(t *testing.T) {
 		jobs      int
 		firstKind string
 	}{
-		{"SmallKindIsSpreadOverJobsOfAtLeastTen", refs("company", 200), 20, "company"},
-		{"LargeKindUsesFullBatches", refs("payment", 64*100*2), 128, "payment"},
+		{"SmallKindTakesOneJob", refs("company", 60), 1, "company"},
+		{"LargeKindUsesFullBatches", refs("payment", 64*100*2+1), 129, "payment"},
 		{"ParentsComeFirst", append(refs("payment", 10), refs("company", 10)...), 2, "company"},
 	}
 	for _, tt := range tests {

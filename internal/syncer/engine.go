@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
 	"github.com/chansync/chansync/internal/syncstatus"
@@ -80,6 +81,13 @@ type Config struct {
 	// OnBreakerChangeFunc, if set, is told of every change of a target's
 	// circuit.
 	OnBreakerChangeFunc func(t target.Name, from, to string)
+	// InFlight is how many requests the pushes of each queue (by name,
+	// Options.Queue) may have in flight at once to each target, across all
+	// their jobs: a push sends its records side by side up to that bound,
+	// so one job of many records keeps a slow target as busy as many jobs
+	// of few. Pushes of a queue it does not name send one request at a
+	// time each.
+	InFlight map[string]int
 }
 
 func (c Config) withDefaults() Config {
@@ -127,6 +135,9 @@ type runtime struct {
 	*target.Target
 	breaker   *gobreaker.CircuitBreaker[target.Result]
 	holdProbe time.Duration
+	// inFlight bounds the requests in flight to the target by the pushes
+	// of each queue (Config.InFlight).
+	inFlight map[string]*semaphore.Weighted
 }
 
 // New returns an Engine for the registry's targets.
@@ -148,7 +159,12 @@ func New(cfg Config) (*Engine, error) {
 		if t.Client == nil {
 			return nil, fmt.Errorf("sync engine: target %s has no client", t.Name)
 		}
-		rt := &runtime{Target: t, holdProbe: cmpOr(t.HoldProbe, cfg.HoldProbe)}
+		rt := &runtime{Target: t, holdProbe: cmpOr(t.HoldProbe, cfg.HoldProbe), inFlight: map[string]*semaphore.Weighted{}}
+		for queue, n := range cfg.InFlight {
+			if n > 0 {
+				rt.inFlight[queue] = semaphore.NewWeighted(int64(n))
+			}
+		}
 		client, name := t.Client, t.Name
 		rt.breaker = gobreaker.NewCircuitBreaker[target.Result](gobreaker.Settings{
 			Name:        string(name),

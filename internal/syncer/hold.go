@@ -134,8 +134,8 @@ func (p *push) hold(ctx context.Context, f target.Failure) {
 	} else {
 		p.e.holds.set(p.k.Target, &h)
 	}
-	p.res.Held = reason
-	p.res.snooze(p.rt.holdProbe)
+	p.tally(func(r *Result) { r.Held = reason })
+	p.snooze(p.rt.holdProbe)
 	p.e.logger.ErrorContext(ctx, "target held: pushing to it paused in every worker", p.attrs("",
 		slog.String("hold", reason), slog.String("error", f.Reason), slog.Duration("next_probe_in", p.rt.holdProbe))...)
 }

@@ -2,6 +2,7 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // records the push will look at again, unless it stops), then wakes the
 // records that waited for the accepted ones.
 func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
-	outcomes := make([]dbsqlc.RecordOutcomeParams, len(items))
+	outcomes := make([]outcomeRow, len(items))
 	var failIDs, failOutcomes, failErrors, acceptedIDs, released []string
 	for i, it := range items {
 		if it.outcome == "" {
@@ -24,8 +25,8 @@ func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
 		if !keep {
 			released = append(released, it.id)
 		}
-		prm := dbsqlc.RecordOutcomeParams{
-			Target: string(p.k.Target), Kind: p.k.Name, RecordID: it.id,
+		prm := outcomeRow{
+			RecordID:      it.id,
 			Status:        it.outcome.Next(it.state.Status),
 			Outcome:       string(it.outcome),
 			RemoteRef:     it.ref,
@@ -76,17 +77,21 @@ func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
 			p.e.cfg.Observer.Outcome(p.k, it.outcome, it.took)
 		}
 	}
+	doc, err := json.Marshal(outcomes)
+	if err != nil {
+		return fmt.Errorf("record %s outcomes: %w", p.k, err)
+	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	err := p.e.stateTx(wctx, false, func(q *dbsqlc.Queries) error {
-		var batchErr error
-		q.RecordOutcome(wctx, outcomes).Exec(func(i int, err error) {
-			if err != nil && batchErr == nil {
-				batchErr = fmt.Errorf("record outcome of %s/%s: %w", p.k.Plural, outcomes[i].RecordID, err)
-			}
-		})
-		if batchErr != nil {
-			return batchErr
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
+	err = p.e.stateTx(wctx, false, func(q *dbsqlc.Queries) error {
+		written, err := q.RecordOutcomes(wctx, dbsqlc.RecordOutcomesParams{Target: string(p.k.Target), Kind: p.k.Name, Outcomes: doc})
+		if err != nil {
+			return fmt.Errorf("record %s outcomes: %w", p.k, err)
+		}
+		if int(written) != len(outcomes) {
+			return fmt.Errorf("record %s outcomes: wrote %d of %d records", p.k, written, len(outcomes))
 		}
 		if len(failIDs) > 0 {
 			if err := q.InsertAttempts(wctx, dbsqlc.InsertAttemptsParams{
@@ -117,4 +122,25 @@ func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
 		}
 	}
 	return nil
+}
+
+// outcomeRow is one record's outcome as chansync_record_outcomes reads it
+// (a migration defines the function; db/queries/sync_state.sql calls it).
+type outcomeRow struct {
+	RecordID        string            `json:"record_id"`
+	Status          syncstatus.Status `json:"status"`
+	Outcome         string            `json:"outcome"`
+	Hash            []byte            `json:"hash,omitempty"` // base64
+	RemoteRef       string            `json:"remote_ref,omitempty"`
+	AcceptedPayload json.RawMessage   `json:"accepted_payload,omitempty"`
+	SourceUpdatedAt *time.Time        `json:"source_updated_at,omitempty"`
+	UnsettledUntil  *time.Time        `json:"unsettled_until,omitempty"`
+	CountsAttempt   bool              `json:"counts_attempt"`
+	Error           string            `json:"error,omitempty"`
+	Failure         bool              `json:"failure"`
+	BlockedOnKind   string            `json:"blocked_on_kind,omitempty"`
+	BlockedOnID     string            `json:"blocked_on_id,omitempty"`
+	Payload         json.RawMessage   `json:"payload,omitempty"`
+	Verb            string            `json:"verb,omitempty"`
+	KeepLease       bool              `json:"keep_lease"`
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
@@ -30,6 +31,23 @@ type push struct {
 
 	mu   sync.Mutex
 	held map[string]bool // records whose lease this push holds
+
+	resMu sync.Mutex // guards res while records are pushed side by side
+
+	// writeMu orders the push's own writes to its records' state (claims,
+	// lease renewals, outcomes): run side by side, two of them could lock
+	// the same rows in different orders and deadlock.
+	writeMu sync.Mutex
+}
+
+// snooze asks the job to wait at least d before its next run.
+func (p *push) snooze(d time.Duration) { p.tally(func(r *Result) { r.snooze(d) }) }
+
+// tally updates the push's result; records pushed side by side share it.
+func (p *push) tally(f func(r *Result)) {
+	p.resMu.Lock()
+	defer p.resMu.Unlock()
+	f(&p.res)
 }
 
 type item struct {
@@ -161,9 +179,11 @@ func (p *push) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, be
 		}
 		asked := time.Now()
 		rctx, rcancel := context.WithTimeout(ctx, lease/4)
+		p.writeMu.Lock()
 		renewed, err := p.e.q.RenewLeases(rctx, dbsqlc.RenewLeasesParams{
 			Target: string(p.k.Target), Kind: p.k.Name, Ids: ids, Holder: p.holder, LeaseSeconds: lease.Seconds(),
 		})
+		p.writeMu.Unlock()
 		rcancel()
 		switch {
 		case err == nil && len(renewed) < len(ids) && len(renewed) < len(p.heldIDs()):
@@ -216,6 +236,8 @@ func (p *push) releaseHeld(ctx context.Context) {
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	p.writeMu.Lock()
+	defer p.writeMu.Unlock()
 	if err := p.e.q.ReleaseLeases(wctx, dbsqlc.ReleaseLeasesParams{Target: string(p.k.Target), Kind: p.k.Name, Ids: ids, Holder: p.holder}); err != nil {
 		p.e.logger.WarnContext(ctx, "release leases", p.attrs("", slog.String("error", err.Error()))...)
 		return
@@ -227,6 +249,7 @@ func (p *push) releaseHeld(ctx context.Context) {
 func (p *push) claim(ctx context.Context, ids []string) ([]*item, []string, error) {
 	var states []dbsqlc.SyncState
 	durable := p.rt.InFlightBound > 0
+	p.writeMu.Lock()
 	err := p.e.stateTx(ctx, durable, func(q *dbsqlc.Queries) (err error) {
 		states, err = q.ClaimRecords(ctx, dbsqlc.ClaimRecordsParams{
 			Target: string(p.k.Target), Kind: p.k.Name, Ids: ids, Holder: p.holder,
@@ -234,6 +257,7 @@ func (p *push) claim(ctx context.Context, ids []string) ([]*item, []string, erro
 		})
 		return err
 	})
+	p.writeMu.Unlock()
 	if err != nil {
 		return nil, nil, fmt.Errorf("claim %s records: %w", p.k, err)
 	}
@@ -296,13 +320,13 @@ func (p *push) process(ctx context.Context, items []*item) bool {
 	probe, wait, reason, err := p.checkHold(ctx)
 	if err != nil {
 		markRest(candidates, syncstatus.Waiting)
-		p.res.snooze(time.Second)
+		p.snooze(time.Second)
 		return true
 	}
 	if wait > 0 {
 		markRest(candidates, syncstatus.Waiting)
-		p.res.snooze(wait)
-		p.res.Held = reason
+		p.snooze(wait)
+		p.tally(func(r *Result) { r.Held = reason })
 		return true
 	}
 
@@ -321,28 +345,66 @@ func (p *push) process(ctx context.Context, items []*item) bool {
 			ready = append(ready, it)
 		}
 	}
-	if probe && len(ready) > 1 {
+	if probe {
 		// One record probes the held target; the others wait for its
 		// answer.
-		markRest(ready[1:], syncstatus.Waiting)
-		ready = ready[:1]
-		defer p.res.snooze(time.Second)
+		if len(ready) == 0 {
+			return len(candidates) > 1
+		}
+		if len(ready) > 1 {
+			markRest(ready[1:], syncstatus.Waiting)
+			p.snooze(time.Second)
+		}
+		stop := p.pushOne(ctx, ready[0], parents)
+		p.endProbe(ctx, ready[0], reason)
+		return stop || len(candidates) > 1
 	}
-	for i, it := range ready {
-		if ctx.Err() != nil {
-			markRest(ready[i:], syncstatus.Waiting)
-			return true
+	return p.pushReady(ctx, ready, parents)
+}
+
+// pushReady pushes the ready records side by side, as many at once as the
+// queue's bound on requests in flight to the target allows (one at a time
+// without one). Once a push reports that the batch must stop, no more
+// start: those not started wait for the job's next run. It reports whether
+// the batch must stop.
+func (p *push) pushReady(ctx context.Context, ready []*item, parents map[target.Ref]dbsqlc.SyncState) bool {
+	sem := p.rt.inFlight[p.opts.Queue]
+	if sem == nil {
+		for i, it := range ready {
+			if ctx.Err() != nil {
+				markRest(ready[i:], syncstatus.Waiting)
+				return true
+			}
+			if p.pushOne(ctx, it, parents) {
+				markRest(ready[i+1:], syncstatus.Waiting)
+				return true
+			}
 		}
-		stop := p.pushOne(ctx, it, parents)
-		if probe {
-			p.endProbe(ctx, it, reason)
-		}
-		if stop {
-			markRest(ready[i+1:], syncstatus.Waiting)
-			return true
-		}
+		return false
 	}
-	return probe && len(candidates) > 1
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for _, it := range ready {
+		if stop.Load() || sem.Acquire(ctx, 1) != nil {
+			break
+		}
+		if stop.Load() {
+			sem.Release(1)
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer sem.Release(1)
+			if p.pushOne(ctx, it, parents) {
+				stop.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	// Records never started (the batch stopped, or ctx ended) wait.
+	markRest(ready, syncstatus.Waiting)
+	return stop.Load() || ctx.Err() != nil
 }
 
 func markRest(items []*item, o syncstatus.Outcome) {

@@ -74,7 +74,7 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 		if wait := time.Until(*it.unsettled); wait > 0 {
 			it.outcome, it.later = syncstatus.Waiting, true
 			it.reason = fmt.Sprintf("an earlier create may still be in flight: looked up after %s", it.unsettled.UTC().Format(time.RFC3339))
-			p.res.snooze(wait + 100*time.Millisecond)
+			p.snooze(wait + 100*time.Millisecond)
 			return false
 		}
 		found, err := p.find(ctx, req)
@@ -85,7 +85,7 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 		if found.Exists {
 			p.e.logger.InfoContext(ctx, "found on the target after an unknown create: adopted", p.attrs(it.id, slog.String("ref", found.Ref))...)
 			it.ref, req.Ref = found.Ref, found.Ref
-			p.res.Adopted++
+			p.tally(func(r *Result) { r.Adopted++ })
 			if found.Same {
 				p.accept(it, true)
 				return false
@@ -139,7 +139,7 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 		switch {
 		case v.paused:
 			it.outcome = syncstatus.Waiting
-			p.res.snooze(max(p.e.cfg.BreakerTimeout/2, time.Second))
+			p.snooze(max(p.e.cfg.BreakerTimeout/2, time.Second))
 			p.e.logger.InfoContext(ctx, "target unavailable, pausing", p.attrs(it.id, slog.String("error", v.Reason))...)
 			return true
 		case v.Class == target.RateLimited:
@@ -149,7 +149,7 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 			}
 			if wait > p.e.cfg.MaxInlineRateWait {
 				it.outcome = syncstatus.Waiting
-				p.res.snooze(wait)
+				p.snooze(wait)
 				return true
 			}
 			p.e.logger.InfoContext(ctx, "rate limited, waiting", p.attrs(it.id, slog.Duration("retry_after", wait))...)
@@ -212,11 +212,11 @@ func (p *push) failed(ctx context.Context, it *item, err error) bool {
 	switch {
 	case v.paused:
 		it.outcome = syncstatus.Waiting
-		p.res.snooze(max(p.e.cfg.BreakerTimeout/2, time.Second))
+		p.snooze(max(p.e.cfg.BreakerTimeout/2, time.Second))
 		return true
 	case v.Class == target.RateLimited:
 		it.outcome = syncstatus.Waiting
-		p.res.snooze(max(v.RetryAfter, time.Second))
+		p.snooze(max(v.RetryAfter, time.Second))
 		return true
 	case v.Class == target.Hold:
 		it.outcome = syncstatus.Waiting
@@ -235,9 +235,9 @@ func (p *push) failed(ctx context.Context, it *item, err error) bool {
 func (p *push) accept(it *item, created bool) {
 	it.outcome, it.created = syncstatus.Accepted, created
 	if created {
-		p.res.Created++
+		p.tally(func(r *Result) { r.Created++ })
 	} else {
-		p.res.Updated++
+		p.tally(func(r *Result) { r.Updated++ })
 	}
 }
 
@@ -250,7 +250,7 @@ func (p *push) fail(ctx context.Context, it *item, reason string) {
 	}
 	it.outcome = syncstatus.Failed
 	it.reason = reason
-	p.res.LastError = reason
+	p.tally(func(r *Result) { r.LastError = reason })
 	p.e.logger.InfoContext(ctx, "push failed, will retry", p.attrs(it.id, slog.String("error", reason))...)
 }
 

@@ -36,7 +36,9 @@ type fakeTarget struct {
 	lostAnswers int
 	inFlight    map[string]int
 	maxPar      int
-	delay       time.Duration
+	// total and maxTotal count the requests in flight across records.
+	total, maxTotal int
+	delay           time.Duration
 	// block, if set, is waited on inside every create.
 	block chan struct{}
 }
@@ -54,6 +56,8 @@ func (f *fakeTarget) enter(key, verb string) error {
 	f.calls = append(f.calls, verb+" "+key)
 	f.inFlight[key]++
 	f.maxPar = max(f.maxPar, f.inFlight[key])
+	f.total++
+	f.maxTotal = max(f.maxTotal, f.total)
 	var err error
 	if q := f.failNext[verb]; len(q) > 0 {
 		err, f.failNext[verb] = q[0], q[1:]
@@ -68,6 +72,7 @@ func (f *fakeTarget) enter(key, verb string) error {
 func (f *fakeTarget) leave(key string) {
 	f.mu.Lock()
 	f.inFlight[key]--
+	f.total--
 	f.mu.Unlock()
 }
 
@@ -173,6 +178,8 @@ type bundleOptions struct {
 	lease    time.Duration
 	probe    time.Duration
 	failures uint32
+	// inFlight bounds the requests in flight of pushes on the bulk queue.
+	inFlight int
 }
 
 func setup(t *testing.T, opts ...bundleOptions) *testBundle {
@@ -208,6 +215,7 @@ func (b *testBundle) newEngine(t *testing.T, o bundleOptions) *syncer.Engine {
 		},
 		Lease: o.lease, ParentWait: 200 * time.Millisecond, ParentPoll: 20 * time.Millisecond,
 		BreakerFailures: o.failures, BreakerTimeout: time.Hour,
+		InFlight: map[string]int{"bulk": o.inFlight},
 	})
 	require.NoError(t, err)
 	return e
@@ -621,4 +629,77 @@ func TestBreakerClassification(t *testing.T) {
 			require.Equal(t, int32(0), b.state(t, "user", b.set.Users[3].ChannelUserID).Attempts)
 		})
 	}
+}
+
+// TestSideBySide: a push sends its records side by side up to its queue's
+// bound on requests in flight, never more; once one answer stops the batch
+// no more start, and those not started wait, none lost.
+func TestSideBySide(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	bulk := syncer.Options{Queue: "bulk"}
+
+	t.Run("UpToTheBound", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, bundleOptions{inFlight: 4})
+		b.fake.block = make(chan struct{})
+		var ids []string
+		for _, u := range b.set.Users[:8] {
+			ids = append(ids, u.ChannelUserID)
+		}
+		type pushed struct {
+			res syncer.Result
+			err error
+		}
+		done := make(chan pushed)
+		k := b.kind(t, "user")
+		go func() {
+			res, err := b.engine.Push(ctx, k, ids, bulk)
+			done <- pushed{res, err}
+		}()
+		// Wait until the bound is reached, then let the creates answer.
+		require.Eventually(t, func() bool {
+			b.fake.mu.Lock()
+			defer b.fake.mu.Unlock()
+			return b.fake.total == 4
+		}, 10*time.Second, 5*time.Millisecond)
+		close(b.fake.block)
+		got := <-done
+		require.NoError(t, got.err)
+		require.Equal(t, 8, got.res.Created)
+		require.Equal(t, 4, b.fake.maxTotal, "four requests in flight at once, never more")
+	})
+
+	t.Run("OneAtATimeOnAQueueWithoutABound", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, bundleOptions{inFlight: 4})
+		b.fake.delay = 5 * time.Millisecond
+		var ids []string
+		for _, u := range b.set.Users[:6] {
+			ids = append(ids, u.ChannelUserID)
+		}
+		res, err := b.engine.Push(ctx, b.kind(t, "user"), ids, syncer.Options{Queue: "events"})
+		require.NoError(t, err)
+		require.Equal(t, 6, res.Created)
+		require.Equal(t, 1, b.fake.maxTotal)
+	})
+
+	t.Run("AStopStartsNoMore", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, bundleOptions{inFlight: 2})
+		b.fake.failNext["create"] = []error{&fakeErr{target.Failure{Class: target.RateLimited, RetryAfter: time.Hour, Reason: "429"}}}
+		var ids []string
+		for _, u := range b.set.Users[:8] {
+			ids = append(ids, u.ChannelUserID)
+		}
+		res, err := b.engine.Push(ctx, b.kind(t, "user"), ids, bulk)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, res.SnoozeFor, time.Hour, "the job waits out the rate limit")
+		require.Equal(t, 8, res.Created+res.Waiting, "every record is pushed or waits: none lost")
+		require.LessOrEqual(t, res.Created, 1, "at most the one request in flight beside the refused one completes")
+		for _, id := range ids {
+			st := b.state(t, "user", id)
+			require.Nil(t, st.LeaseUntil, "no lease is left behind")
+		}
+	})
 }

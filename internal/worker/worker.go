@@ -209,6 +209,7 @@ func New(ctx context.Context, cfg Config) (*Worker, error) {
 	ecfg := cfg.Engine
 	ecfg.Pool, ecfg.Registry, ecfg.Observer = pool, w.registry, w.outcomes
 	ecfg.Logger = logger
+	ecfg.InFlight = map[string]int{queue.Bulk: jcfg.Concurrency, queue.Events: jcfg.EventConcurrency}
 	ecfg.EnqueueFunc = func(ctx context.Context, queueName string, refs []target.Ref) error {
 		_, err := w.router.FromJob(ctx, pool, queueName, refs)
 		return err
