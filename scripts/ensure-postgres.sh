@@ -8,7 +8,8 @@
 #      created if missing);
 #   3. the Debian cluster (pg_lsclusters), started with pg_ctlcluster;
 #   4. a private cluster under the project's .pgdata/ on port
-#      $CHANSYNC_PG_PORT (default 54329), initdb'd on first use; Debian's
+#      $CHANSYNC_PG_PORT (default 54329), initdb'd on first use (preloading
+#      pg_stat_statements when it is installed, for make bench); Debian's
 #      postgresql package is installed first if there are no binaries and we
 #      are root.
 # CHANSYNC_PG_SKIP_DEFAULT=1 skips steps 2 and 3 (to test step 4).
@@ -96,6 +97,21 @@ fi
 INITDB=$(pg_bin initdb)
 PG_CTL=$(pg_bin pg_ctl)
 
+# stats_preload prints the setting that preloads pg_stat_statements (make
+# bench reads Postgres's top statements from it; it can only be loaded at
+# server start) when the extension is installed: a preload of a missing
+# library would keep the server from starting.
+stats_preload() {
+	local dir
+	for dir in "$(dirname "$(readlink -f "$INITDB")")/../lib" "$(cfg=$(pg_bin pg_config) && "$cfg" --pkglibdir 2>/dev/null)"; do
+		if [ -n "$dir" ] && [ -f "$dir/pg_stat_statements.so" ]; then
+			echo "shared_preload_libraries = 'pg_stat_statements'"
+			return
+		fi
+	done
+	log "pg_stat_statements is not installed: make bench will not show Postgres's top statements"
+}
+
 as_owner() { "$@"; }
 if [ "$(id -u)" = 0 ]; then
 	owner=postgres
@@ -127,6 +143,7 @@ synchronous_commit = off
 full_page_writes = off
 max_connections = 300
 CONF
+	stats_preload >>"$DATA/postgresql.conf"
 fi
 log "starting the private cluster on 127.0.0.1:$PORT"
 as_owner "$PG_CTL" -D "$DATA" -l "$DATA/log" -w start >&2

@@ -1,15 +1,19 @@
 // Command bench is chansync's benchmark (make bench). It runs the built
-// binaries in bin/ (worker, enqueue, channelsim, datagen) as real processes
-// against fresh databases it creates on the server at --database-url, and
-// writes what it measured to bench/RESULTS.md and bench/results.json:
-// throughput of a first full sync against the wire limit, an unchanged
-// re-run, a 1% change, peak RSS, River's own cost, scaling out to several
-// worker processes, and the latency from a committed write to the channel.
+// binaries in bin/ (worker, enqueue, channelsim, apihubsim, datagen) as
+// real processes against fresh databases it creates on the server at
+// --database-url, and writes what it measured to bench/RESULTS.md and
+// bench/results.json: throughput of a first full sync against the wire
+// limit (with where the CPU goes: per process, the worker's CPU profile
+// and Postgres's top statements), an unchanged re-run, a 1% change, peak
+// RSS, the same with the APIHub user centre on beside the channel, rows
+// written while the event relay runs, River's own cost, scaling out to
+// several worker processes, and the latency from a committed write to the
+// channel. Each figure of the previous committed run is shown beside its
+// new value where both exist.
 package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +21,8 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,7 +30,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/chansync/chansync/internal/control"
 	"github.com/chansync/chansync/internal/database"
 )
 
@@ -32,39 +37,62 @@ const (
 	appKey      = "bench-appkey"
 	secret      = "bench-secret-not-a-real-one"
 	ingestToken = "bench-ingest-token"
+	// hubAK and hubSK are the user centre's AK and SK, given to apihubsim
+	// and to the worker alike.
+	hubAK = "bench-apihub-ak"
+	hubSK = "bench-apihub-sk-not-a-real-one"
 )
+
+// parts are the benchmark's parts, in the order they run; --only selects
+// some of them.
+var parts = []string{"throughput", "targets", "relay", "floor", "scale", "latency"}
 
 // bench holds what every step needs.
 type bench struct {
 	baseURL string
 	bin     string
 	tmp     string
-	prefix  string
-	procN   int
-	dbN     int
-	logger  *slog.Logger
+	// outDir is where RESULTS.md goes; the worker's CPU profile is copied
+	// beside it.
+	outDir string
+	prefix string
+	procN  int
+	dbN    int
+	logger *slog.Logger
+	// created lists every database made, to drop at the end.
 	created []string
+	// templates maps a data set size to its template database.
+	templates map[int]string
+	// targetTiers caches the both-targets wire loop's records per template.
+	targetTiers map[string][][]wireRecord
+}
+
+// config is what the command line asks for.
+type config struct {
+	sizes      []int
+	relaySizes []int
+	writes     int
+	quick      bool
+	want       func(part string) bool
 }
 
 func main() {
 	var (
-		sizesFlag = flag.String("sizes", "10000,100000", "data set sizes (records across the five kinds), comma-separated")
-		quick     = flag.Bool("quick", false, "a smoke run on tiny sizes (1000 records, 100 latency writes)")
-		out       = flag.String("out", "bench/RESULTS.md", "where to write the results (results.json goes beside it)")
+		sizesFlag = flag.String("sizes", "10000,100000", "data set sizes (records across the five kinds), comma-separated; the largest is also the size of the targets, scale and loaded latency parts")
+		relayFlag = flag.String("relay-sizes", "20000,100000", "data set sizes of the relay part (rows written while the event relay runs), comma-separated")
+		quick     = flag.Bool("quick", false, "a smoke run of every part on tiny sizes (1000 records, 100 latency writes)")
+		out       = flag.String("out", "bench/RESULTS.md", "where to write the results (results.json and worker.pprof go beside it)")
+		before    = flag.String("before", "", `the previous run's results.json, shown beside the new figures; empty: the committed results.json beside --out (git show HEAD:…); "none": no comparison`)
 		dbURL     = flag.String("database-url", os.Getenv("DATABASE_URL"), "a Postgres server the benchmark may create and drop databases on")
 		bin       = flag.String("bin", "bin", "directory of the built binaries")
 		writes    = flag.Int("latency-writes", 1000, "single-row writes per latency measurement")
-		only      = flag.String("only", "", "run only these parts (comma-separated: throughput,floor,scale,latency)")
+		only      = flag.String("only", "", "run only these parts, comma-separated: "+strings.Join(parts, ","))
 	)
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	sizes, err := parseSizes(*sizesFlag)
+	cfg, err := newConfig(*sizesFlag, *relayFlag, *only, *writes, *quick)
 	if err != nil {
 		fail(err)
-	}
-	if *quick {
-		sizes = []int{1000}
-		*writes = 100
 	}
 	if *dbURL == "" {
 		fail(errors.New("--database-url (or DATABASE_URL) is required; scripts/bench.sh finds one with scripts/ensure-postgres.sh"))
@@ -73,20 +101,23 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	b := &bench{baseURL: *dbURL, bin: *bin, tmp: tmp, prefix: fmt.Sprintf("chansync_bench_%d", os.Getpid()), logger: logger}
+	b := &bench{
+		baseURL: *dbURL, bin: *bin, tmp: tmp, outDir: filepath.Dir(*out),
+		prefix: fmt.Sprintf("chansync_bench_%d", os.Getpid()), logger: logger,
+		templates: map[int]string{}, targetTiers: map[string][][]wireRecord{},
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	parts := map[string]bool{}
-	for _, p := range strings.Split(*only, ",") {
-		if p != "" {
-			parts[p] = true
-		}
-	}
-	want := func(p string) bool { return len(parts) == 0 || parts[p] }
 
-	res := &results{Header: header(), Sizes: sizes, Quick: *quick}
+	res := &results{Header: header(), Sizes: cfg.sizes, RelaySizes: cfg.relaySizes, Quick: cfg.quick}
+	if prev, from, err := loadBefore(*before, *out); err == nil {
+		res.before, res.BeforeFrom = prev, from
+		logger.Info("bench: previous figures shown beside the new ones", slog.String("from", from))
+	} else if !errors.Is(err, errNoBefore) || *before != "none" {
+		logger.Warn("bench: no previous figures to compare with", slog.String("reason", err.Error()))
+	}
 	logger.Info("bench: logs of every process", slog.String("dir", tmp))
-	runErr := b.all(ctx, res, sizes, *writes, want)
+	runErr := b.all(ctx, res, cfg)
 	b.cleanup()
 	if runErr != nil {
 		res.Errors = append(res.Errors, runErr.Error())
@@ -101,326 +132,282 @@ func main() {
 	}
 }
 
-// all runs every part of the benchmark, recording into res as it goes so
-// that a failure still leaves what was measured.
-func (b *bench) all(ctx context.Context, res *results, sizes []int, writes int, want func(string) bool) error {
-	largest := sizes[len(sizes)-1]
-	templates := map[int]string{}
-	template := func(size int) (string, error) {
-		if t, ok := templates[size]; ok {
-			return t, nil
-		}
-		t, err := b.template(ctx, size)
-		if err != nil {
-			return "", err
-		}
-		templates[size] = t
-		return t, nil
+// newConfig checks and combines the flags.
+func newConfig(sizes, relaySizes, only string, writes int, quick bool) (config, error) {
+	cfg := config{writes: writes, quick: quick}
+	var err error
+	if cfg.sizes, err = parseSizes("--sizes", sizes); err != nil {
+		return cfg, err
 	}
-	var scaleOne *syncRun
-	if want("throughput") {
-		for _, size := range sizes {
-			tmpl, err := template(size)
-			if err != nil {
-				return err
-			}
-			for _, c := range []struct {
-				latency time.Duration
-				conc    int
-			}{{0, 16}, {50 * time.Millisecond, 64}} {
-				b.logger.Info("bench: first full sync", slog.Int("size", size), slog.Duration("latency", c.latency), slog.Int("concurrency", c.conc))
-				run, err := b.syncRun(ctx, tmpl, size, c.latency, c.conc, 1, true)
-				if err != nil {
-					return err
-				}
-				b.logger.Info("bench: wire limit", slog.Int("size", size), slog.Duration("latency", c.latency))
-				wire, err := b.wireLimit(ctx, size, c.latency, c.conc)
-				if err != nil {
-					return err
-				}
-				run.Wire = &wire
-				run.Ratio = run.RecPerSec / wire.RecPerSec
-				res.Throughput = append(res.Throughput, run)
-				if size == largest && c.latency > 0 {
-					scaleOne = run
-				}
-				b.logger.Info("bench: done", slog.Float64("records_per_s", run.RecPerSec), slog.Float64("wire_records_per_s", wire.RecPerSec), slog.Float64("ratio", run.Ratio))
-			}
-		}
+	if cfg.relaySizes, err = parseSizes("--relay-sizes", relaySizes); err != nil {
+		return cfg, err
 	}
-	if want("floor") {
-		n := min(sizes[0], 10000)
-		for _, conc := range []int{16, 64} {
-			b.logger.Info("bench: River floor", slog.Int("jobs", n), slog.Int("concurrency", conc))
-			f, err := b.riverFloor(ctx, n, conc)
-			if err != nil {
-				return err
-			}
-			res.Floor = append(res.Floor, f)
-		}
+	if quick {
+		cfg.sizes, cfg.relaySizes, cfg.writes = []int{1000}, []int{1000}, 100
 	}
-	if want("scale") {
-		tmpl, err := template(largest)
-		if err != nil {
-			return err
-		}
-		for _, n := range []int{1, 2, 4} {
-			if n == 1 && scaleOne != nil {
-				res.Scale = append(res.Scale, scaleOne)
-				continue
-			}
-			b.logger.Info("bench: scale out", slog.Int("size", largest), slog.Int("workers", n))
-			run, err := b.syncRun(ctx, tmpl, largest, 50*time.Millisecond, 64, n, false)
-			if err != nil {
-				return err
-			}
-			res.Scale = append(res.Scale, run)
-		}
+	if cfg.writes < 1 {
+		return cfg, fmt.Errorf("--latency-writes: %d is not at least 1", cfg.writes)
 	}
-	if want("latency") {
-		tmpl, err := template(sizes[0])
-		if err != nil {
-			return err
+	if cfg.want, err = parseParts(only); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// parseParts turns --only into a selector; empty selects every part.
+func parseParts(only string) (func(string) bool, error) {
+	chosen := map[string]bool{}
+	for _, p := range strings.Split(only, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
 		}
-		b.logger.Info("bench: latency, idle", slog.Int("writes", writes))
-		idle, err := b.latency(ctx, tmpl, writes, false, 0)
-		if err != nil {
-			return err
+		if !slices.Contains(parts, p) {
+			return nil, fmt.Errorf("--only: unknown part %q: want some of %s", p, strings.Join(parts, ","))
 		}
-		res.Latency = append(res.Latency, idle...)
-		big, err := template(largest)
-		if err != nil {
-			return err
+		chosen[p] = true
+	}
+	return func(p string) bool { return len(chosen) == 0 || chosen[p] }, nil
+}
+
+// all runs every chosen part of the benchmark, recording into res as it
+// goes so that a failure still leaves what was measured.
+func (b *bench) all(ctx context.Context, res *results, cfg config) error {
+	steps := []struct {
+		part string
+		run  func() error
+	}{
+		{"throughput", func() error { return b.throughputPart(ctx, res, cfg.sizes) }},
+		{"targets", func() error { return b.targetsPart(ctx, res, largest(cfg.sizes)) }},
+		{"relay", func() error { return b.relayPart(ctx, res, cfg.relaySizes) }},
+		{"floor", func() error { return b.floorPart(ctx, res, min(cfg.sizes[0], 10000)) }},
+		{"scale", func() error { return b.scalePart(ctx, res, largest(cfg.sizes)) }},
+		{"latency", func() error { return b.latencyPart(ctx, res, cfg.sizes[0], largest(cfg.sizes), cfg.writes) }},
+	}
+	for _, s := range steps {
+		if !cfg.want(s.part) {
+			continue
 		}
-		b.logger.Info("bench: latency, under load", slog.Int("writes", writes), slog.Int("bulk", largest))
-		loaded, err := b.latency(ctx, big, writes, true, largest)
-		if err != nil {
-			return err
+		if err := s.run(); err != nil {
+			return fmt.Errorf("%s: %w", s.part, err)
 		}
-		res.Latency = append(res.Latency, loaded...)
 	}
 	return nil
 }
 
-// syncRun is one first full sync (and, when followups, the unchanged re-run
-// and the 1% change after it).
-type syncRun struct {
-	Size         int              `json:"size"`
-	LatencyMS    int              `json:"latency_ms"`
-	Concurrency  int              `json:"concurrency"`
-	Workers      int              `json:"workers"`
-	Pushed       int64            `json:"pushed"`
-	Dead         int64            `json:"dead"`
-	WallS        float64          `json:"wall_s"`
-	RecPerSec    float64          `json:"records_per_s"`
-	SimCreates   int64            `json:"sim_creates"`
-	SimRequests  int64            `json:"sim_requests"`
-	EnqueueRSSMB float64          `json:"enqueue_rss_mb"`
-	WorkerRSSMB  []float64        `json:"worker_rss_mb"`
-	Wire         *wireResult      `json:"wire,omitempty"`
-	Ratio        float64          `json:"ratio,omitempty"`
-	Rerun        *rerunResult     `json:"rerun,omitempty"`
-	Change       *changeResult    `json:"change,omitempty"`
-	Summary      *control.Summary `json:"summary,omitempty"`
-	// CPU is the CPU time (s) each process spent during the first sync.
-	CPU map[string]float64 `json:"cpu_s,omitempty"`
+// firstSyncCases are the two first-sync settings every size is measured
+// with: a channel answering at once with the default concurrency, and one
+// answering in 50 ms with 64 requests in flight.
+var firstSyncCases = []struct {
+	latency time.Duration
+	conc    int
+}{{0, 16}, {50 * time.Millisecond, 64}}
+
+// throughputPart measures the first full sync of every size against the
+// wire limit, with its re-run and 1% change; the 0 ms run of the largest
+// size also profiles the worker and Postgres.
+func (b *bench) throughputPart(ctx context.Context, res *results, sizes []int) error {
+	for _, size := range sizes {
+		tmpl, err := b.template(ctx, size)
+		if err != nil {
+			return err
+		}
+		for _, c := range firstSyncCases {
+			o := syncOpts{size: size, latency: c.latency, conc: c.conc, workers: 1, rerun: true, change: true}
+			if size == largest(sizes) && c.latency == 0 {
+				o.profile = &profileResult{}
+			}
+			b.logger.Info("bench: first full sync", slog.Int("size", size), slog.Duration("latency", c.latency), slog.Int("concurrency", c.conc))
+			run, err := b.syncRun(ctx, tmpl, o)
+			if err != nil {
+				return err
+			}
+			b.logger.Info("bench: wire limit", slog.Int("size", size), slog.Duration("latency", c.latency))
+			wire, err := b.wireLimit(ctx, size, c.latency, c.conc)
+			if err != nil {
+				return err
+			}
+			run.setWire(wire)
+			res.Throughput = append(res.Throughput, run)
+			if o.profile != nil {
+				o.profile.Run = run.label()
+				res.Profile = o.profile
+			}
+			b.logger.Info("bench: done", slog.Float64("records_per_s", run.RecPerSec), slog.Float64("wire_records_per_s", wire.RecPerSec), slog.Float64("ratio", run.Ratio))
+		}
+	}
+	return nil
 }
 
-// rerunResult is a second enqueue all over unchanged data.
-type rerunResult struct {
-	WallS        float64 `json:"wall_s"`
-	Enqueued     int64   `json:"enqueued"`
-	Upserts      int64   `json:"upserts_sent"`
-	EnqueueRSSMB float64 `json:"enqueue_rss_mb"`
-}
-
-// changeResult is an enqueue all after 1% of the rows changed.
-type changeResult struct {
-	Changed int64   `json:"rows_changed"`
-	WallS   float64 `json:"wall_s"`
-	Puts    int64   `json:"puts"`
-	Posts   int64   `json:"posts"`
-}
-
-// syncRun clones the template, starts a simulator and n workers, and times
-// `enqueue all --wait` from start to drained.
-func (b *bench) syncRun(ctx context.Context, tmpl string, size int, latency time.Duration, conc, n int, followups bool) (*syncRun, error) {
-	run := &syncRun{Size: size, LatencyMS: int(latency / time.Millisecond), Concurrency: conc, Workers: n}
-	name, dbURL, err := b.createDB(ctx, tmpl)
+// targetsPart measures the first full sync of size records with the user
+// centre on beside the channel, against a plain loop sending the same
+// requests to both simulators, and the unchanged re-run.
+func (b *bench) targetsPart(ctx context.Context, res *results, size int) error {
+	tmpl, err := b.template(ctx, size)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer b.dropDB(name)
-	s, err := b.startSim(latency, false)
-	if err != nil {
-		return nil, err
-	}
-	defer s.p.stop(5 * time.Second)
-	var ws []*worker
-	defer func() {
-		for _, w := range ws {
-			w.p.stop(30 * time.Second)
-		}
-	}()
-	maxConns := 0
-	if n > 1 {
-		// max_connections is 100 by default: leave room for the rest.
-		maxConns = min(40, 72/n)
-	}
-	for range n {
-		w, err := b.startWorker(ctx, dbURL, s, workerOpts{concurrency: conc, maxConns: maxConns})
+	for _, c := range firstSyncCases {
+		b.logger.Info("bench: first full sync, channel and user centre", slog.Int("size", size), slog.Duration("latency", c.latency), slog.Int("concurrency", c.conc))
+		run, err := b.syncRun(ctx, tmpl, syncOpts{size: size, latency: c.latency, conc: c.conc, workers: 1, userCentre: true, rerun: true})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		ws = append(ws, w)
-	}
-	env := []string{"DATABASE_URL=" + dbURL, "LOG_LEVEL=warn"}
-	pg := samplePostgres(name)
-	cpu0 := map[string]float64{"worker": 0, "channelsim": procCPU(s.p)}
-	for _, w := range ws {
-		cpu0["worker"] += procCPU(w.p)
-	}
-	sum, enqCPU, rss, wall, err := b.enqueueAllCPU(env)
-	pgCPU := pg.finish()
-	if err != nil {
-		return nil, err
-	}
-	run.CPU = map[string]float64{"enqueue": enqCPU, "postgres (this database's backends)": pgCPU, "channelsim": procCPU(s.p) - cpu0["channelsim"]}
-	for _, w := range ws {
-		run.CPU["worker"] += procCPU(w.p)
-	}
-	run.CPU["worker"] -= cpu0["worker"]
-	run.Summary = &sum
-	run.Pushed, run.Dead = sum.Total.Pushed, sum.Total.Dead+sum.Total.Blocked
-	run.WallS = wall.Seconds()
-	run.RecPerSec = float64(sum.Total.Pushed) / wall.Seconds()
-	run.EnqueueRSSMB = rss
-	st, err := simStats(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	run.SimCreates, _ = writes(st)
-	run.SimRequests = st.Requests
-	if followups {
-		c0, u0 := writes(st)
-		sum, rss, wall, err := b.enqueueAll(env)
+		b.logger.Info("bench: wire limit, channel and user centre", slog.Int("size", size), slog.Duration("latency", c.latency))
+		wire, err := b.wireLimitTargets(ctx, tmpl, c.latency, c.conc)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		st, err := simStats(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		c1, u1 := writes(st)
-		run.Rerun = &rerunResult{WallS: wall.Seconds(), Enqueued: sum.Total.Enqueued, Upserts: c1 - c0 + u1 - u0, EnqueueRSSMB: rss}
-
-		changed, err := b.changeOnePercent(ctx, dbURL)
-		if err != nil {
-			return nil, err
-		}
-		_, _, wall, err = b.enqueueAll(env)
-		if err != nil {
-			return nil, err
-		}
-		st, err = simStats(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		c2, u2 := writes(st)
-		run.Change = &changeResult{Changed: changed, WallS: wall.Seconds(), Puts: u2 - u1, Posts: c2 - c1}
+		run.setWire(wire)
+		res.Targets = append(res.Targets, run)
+		b.logger.Info("bench: done", slog.Float64("records_per_s", run.RecPerSec), slog.Float64("wire_records_per_s", wire.RecPerSec), slog.Float64("ratio", run.Ratio))
 	}
-	for _, w := range ws {
-		run.WorkerRSSMB = append(run.WorkerRSSMB, w.p.stop(30*time.Second))
-	}
-	ws = nil
-	return run, nil
+	return nil
 }
 
-// enqueueAllCPU is enqueueAll, also returning the CPU time it used.
-func (b *bench) enqueueAllCPU(env []string) (control.Summary, float64, float64, time.Duration, error) {
-	var sum control.Summary
-	out, p, rss, wall, err := b.runProc("enqueue", []string{"all", "--wait", "--json", "--every", "100ms"}, env)
-	cpu := 0.0
-	if p != nil {
-		cpu = p.cpuSeconds()
-	}
-	if jerr := json.Unmarshal(out, &sum); jerr != nil {
-		if err != nil {
-			return sum, cpu, rss, wall, err
+// relayLatency and relayConc are the relay part's channel: 50 ms, 64
+// requests in flight.
+const (
+	relayLatency = 50 * time.Millisecond
+	relayConc    = 64
+)
+
+// relayPart measures, for each size, rows written while a worker relays
+// their outbox entries as events, then enqueue all, beside the same rows
+// loaded quietly (relay off) and the wire limit; it reuses the throughput
+// part's run and wire limit of the same size where there is one.
+func (b *bench) relayPart(ctx context.Context, res *results, sizes []int) error {
+	for _, size := range sizes {
+		off, wire := res.throughputAt(size, relayLatency, relayConc)
+		if off == nil {
+			tmpl, err := b.template(ctx, size)
+			if err != nil {
+				return err
+			}
+			b.logger.Info("bench: relay off", slog.Int("size", size))
+			if off, err = b.syncRun(ctx, tmpl, syncOpts{size: size, latency: relayLatency, conc: relayConc, workers: 1}); err != nil {
+				return err
+			}
 		}
-		return sum, cpu, rss, wall, fmt.Errorf("enqueue all: parse summary: %w: %q", jerr, out)
+		if wire == nil {
+			b.logger.Info("bench: wire limit", slog.Int("size", size), slog.Duration("latency", relayLatency))
+			w, err := b.wireLimit(ctx, size, relayLatency, relayConc)
+			if err != nil {
+				return err
+			}
+			wire = &w
+		}
+		b.logger.Info("bench: relay on", slog.Int("size", size))
+		on, err := b.relayRun(ctx, size, relayLatency, relayConc)
+		if err != nil {
+			return err
+		}
+		on.setComparisons(off, wire)
+		res.Relay = append(res.Relay, on)
+		b.logger.Info("bench: done", slog.Float64("records_per_s", on.RecPerSec), slog.Float64("relay_off_records_per_s", off.RecPerSec), slog.Float64("ratio", on.Ratio))
 	}
-	return sum, cpu, rss, wall, nil
+	return nil
 }
 
-// enqueueAll runs `enqueue all --wait --json` and parses its summary. Exit
-// status 3 (dead letters) is not an error here: the summary says so.
-func (b *bench) enqueueAll(env []string) (control.Summary, float64, time.Duration, error) {
-	var sum control.Summary
-	out, rss, wall, err := b.run("enqueue", []string{"all", "--wait", "--json", "--every", "100ms"}, env)
-	if jerr := json.Unmarshal(out, &sum); jerr != nil {
+// floorPart measures River's own cost with n no-op jobs.
+func (b *bench) floorPart(ctx context.Context, res *results, n int) error {
+	for _, conc := range []int{16, 64} {
+		b.logger.Info("bench: River floor", slog.Int("jobs", n), slog.Int("concurrency", conc))
+		f, err := b.riverFloor(ctx, n, conc)
 		if err != nil {
-			return sum, rss, wall, err
+			return err
 		}
-		return sum, rss, wall, fmt.Errorf("enqueue all: parse summary: %w: %q", jerr, out)
+		res.Floor = append(res.Floor, f)
 	}
-	return sum, rss, wall, nil
+	return nil
 }
 
-// changeOnePercent changes about 1% of the rows of every table (those whose
-// id ends in 00) in a way the channel sees, and clears the outbox entries
-// the change made, so that the change waits for enqueue all.
-func (b *bench) changeOnePercent(ctx context.Context, dbURL string) (int64, error) {
-	conn, err := pgx.Connect(ctx, dbURL)
+// scaleWorkers are the worker process counts of the scale part.
+var scaleWorkers = []int{1, 2, 4}
+
+// scalePart measures the first full sync of size records at 50 ms with 1,
+// 2 and 4 worker processes; one worker reuses the throughput part's run.
+func (b *bench) scalePart(ctx context.Context, res *results, size int) error {
+	tmpl, err := b.template(ctx, size)
 	if err != nil {
-		return 0, fmt.Errorf("connect: %w", err)
+		return err
 	}
-	defer conn.Close(ctx)
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	var n int64
-	for _, q := range []string{
-		`UPDATE companies SET business_scope = coalesce(business_scope, '') || '（更新）' WHERE right(channel_company_id, 2) = '00'`,
-		`UPDATE users SET phone = '13800' || lpad(right(channel_user_id, 6), 6, '0') WHERE right(channel_user_id, 2) = '00'`,
-		`UPDATE tasks SET recruit_count = recruit_count + 1 WHERE right(channel_task_id, 2) = '00'`,
-		`UPDATE applications SET remark = 'bench change' WHERE right(channel_application_id, 2) = '00'`,
-		`UPDATE payments SET remark = 'bench change' WHERE right(channel_payment_id, 2) = '00'`,
-		`DELETE FROM sync_outbox`,
-	} {
-		tag, err := tx.Exec(ctx, q)
+	for _, n := range scaleWorkers {
+		if one, _ := res.throughputAt(size, 50*time.Millisecond, 64); n == 1 && one != nil {
+			res.Scale = append(res.Scale, one)
+			continue
+		}
+		b.logger.Info("bench: scale out", slog.Int("size", size), slog.Int("workers", n))
+		run, err := b.syncRun(ctx, tmpl, syncOpts{size: size, latency: 50 * time.Millisecond, conc: 64, workers: n})
 		if err != nil {
-			return 0, fmt.Errorf("change 1%%: %w", err)
+			return err
 		}
-		if strings.HasPrefix(q, "UPDATE") {
-			n += tag.RowsAffected()
-		}
+		res.Scale = append(res.Scale, run)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("change 1%%: commit: %w", err)
-	}
-	return n, nil
+	return nil
 }
 
-// template creates a database holding the migrated schema and the
-// generated data set of size records, with no outbox entries, to be cloned.
+// latencyPart measures commit-to-channel latency idle (over the smallest
+// set) and while a bulk run of the largest set drains.
+func (b *bench) latencyPart(ctx context.Context, res *results, smallest, biggest, writes int) error {
+	tmpl, err := b.template(ctx, smallest)
+	if err != nil {
+		return err
+	}
+	b.logger.Info("bench: latency, idle", slog.Int("writes", writes))
+	idle, err := b.latency(ctx, tmpl, writes, false, 0)
+	if err != nil {
+		return err
+	}
+	res.Latency = append(res.Latency, idle...)
+	big, err := b.template(ctx, biggest)
+	if err != nil {
+		return err
+	}
+	b.logger.Info("bench: latency, under load", slog.Int("writes", writes), slog.Int("bulk", biggest))
+	loaded, err := b.latency(ctx, big, writes, true, biggest)
+	if err != nil {
+		return err
+	}
+	res.Latency = append(res.Latency, loaded...)
+	return nil
+}
+
+func largest(sizes []int) int { return slices.Max(sizes) }
+
+// template returns a database holding the migrated schema and the
+// generated data set of size records, with no outbox entries, to be
+// cloned; it is made on first use.
 func (b *bench) template(ctx context.Context, size int) (string, error) {
+	if t, ok := b.templates[size]; ok {
+		return t, nil
+	}
 	b.logger.Info("bench: loading data set", slog.Int("size", size))
-	name, dbURL, err := b.createDB(ctx, "")
+	name, dbURL, err := b.migratedDB(ctx)
 	if err != nil {
 		return "", err
 	}
-	env := []string{"DATABASE_URL=" + dbURL, "LOG_LEVEL=warn"}
-	if _, _, _, err := b.run("worker", []string{"migrate"}, env); err != nil {
+	if _, _, _, err := b.run("datagen", []string{"--records", strconv.Itoa(size), "--quiet"}, dbEnv(dbURL)); err != nil {
 		return "", err
 	}
-	if _, _, _, err := b.run("datagen", []string{"--records", strconv.Itoa(size), "--quiet"}, env); err != nil {
-		return "", err
-	}
+	b.templates[size] = name
 	return name, nil
 }
+
+// migratedDB creates a database holding chansync's schema and no rows.
+func (b *bench) migratedDB(ctx context.Context) (string, string, error) {
+	name, dbURL, err := b.createDB(ctx, "")
+	if err != nil {
+		return "", "", err
+	}
+	if _, _, _, err := b.run("worker", []string{"migrate"}, dbEnv(dbURL)); err != nil {
+		return "", "", err
+	}
+	return name, dbURL, nil
+}
+
+// dbEnv is the environment of a command that only needs the database.
+func dbEnv(dbURL string) []string { return []string{"DATABASE_URL=" + dbURL, "LOG_LEVEL=warn"} }
 
 // admin runs statements on the server's maintenance connection.
 func (b *bench) admin(ctx context.Context, sql string) error {
@@ -448,12 +435,21 @@ func (b *bench) createDB(ctx context.Context, tmpl string) (string, string, erro
 		return "", "", err
 	}
 	b.created = append(b.created, name)
+	dbURL, err := b.dbURL(name)
+	if err != nil {
+		return "", "", err
+	}
+	return name, dbURL, nil
+}
+
+// dbURL returns the URL of the database name on the benchmark's server.
+func (b *bench) dbURL(name string) (string, error) {
 	u, err := url.Parse(b.baseURL)
 	if err != nil {
-		return "", "", fmt.Errorf("parse database URL: %w", err)
+		return "", fmt.Errorf("parse database URL: %w", err)
 	}
 	u.Path = "/" + name
-	return name, u.String(), nil
+	return u.String(), nil
 }
 
 // dropDB drops a database made by createDB.
@@ -472,12 +468,14 @@ func (b *bench) cleanup() {
 	}
 }
 
-func parseSizes(s string) ([]int, error) {
+// parseSizes reads a comma-separated list of data set sizes given as the
+// flag name.
+func parseSizes(name, s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 10 {
-			return nil, fmt.Errorf("--sizes: %q is not a size of at least 10", f)
+			return nil, fmt.Errorf("%s: %q is not a size of at least 10", name, f)
 		}
 		out = append(out, n)
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -172,10 +171,21 @@ func (b *bench) startSim(latency time.Duration, record bool) (*sim, error) {
 	if record {
 		args = append(args, "--record-requests")
 	}
-	pr, pw := io.Pipe()
-	p, err := b.start("channelsim", args, []string{"CHANNELSIM_APPKEY=" + appKey, "CHANNELSIM_SECRET=" + secret}, pw)
+	p, base, err := b.startListening("channelsim", args, []string{"CHANNELSIM_APPKEY=" + appKey, "CHANNELSIM_SECRET=" + secret})
 	if err != nil {
 		return nil, err
+	}
+	return &sim{p: p, base: base, admin: strings.TrimSuffix(base, "/api/v1") + "/_sim"}, nil
+}
+
+// startListening starts a simulator that prints its base URL (the first
+// http:// word of its output) once it listens, and returns it with that
+// URL.
+func (b *bench) startListening(binary string, args, env []string) (*proc, string, error) {
+	pr, pw := io.Pipe()
+	p, err := b.start(binary, args, env, pw)
+	if err != nil {
+		return nil, "", err
 	}
 	found := make(chan string, 1)
 	go func() {
@@ -191,12 +201,12 @@ func (b *bench) startSim(latency time.Duration, record bool) (*sim, error) {
 	go func() { <-p.done; _ = pw.Close() }()
 	select {
 	case base := <-found:
-		return &sim{p: p, base: base, admin: strings.TrimSuffix(base, "/api/v1") + "/_sim"}, nil
+		return p, base, nil
 	case <-p.done:
-		return nil, fmt.Errorf("channelsim exited: %v\n%s", p.err, p.tail())
+		return nil, "", fmt.Errorf("%s exited: %v\n%s", binary, p.err, p.tail())
 	case <-time.After(10 * time.Second):
 		p.stop(time.Second)
-		return nil, errors.New("channelsim did not start within 10s")
+		return nil, "", fmt.Errorf("%s did not start within 10s", binary)
 	}
 }
 

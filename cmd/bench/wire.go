@@ -42,13 +42,21 @@ func wireBodies(size int) []tier {
 	return out
 }
 
-// wireResult is the wire limit: the same creates, sent straight.
+// wireResult is the wire limit: the same requests, sent straight.
 type wireResult struct {
-	Records   int     `json:"records"`
+	// Targets names the targets the loop sent to; absent means the
+	// channel alone.
+	Targets []string `json:"targets,omitempty"`
+	// Records counts the records sent (each one create on the channel;
+	// on the user centre an account, a group or a membership).
+	Records int `json:"records"`
+	// Requests counts the HTTP requests sent, when a record may take more
+	// than one (a membership takes a list and an add per company).
+	Requests  int64   `json:"requests,omitempty"`
 	Failed    int64   `json:"failed"`
 	WallS     float64 `json:"wall_s"`
 	RecPerSec float64 `json:"records_per_s"`
-	// CPU is the CPU time (s) the loop and the simulator spent.
+	// CPU is the CPU time (s) the loop and the simulators spent.
 	CPU map[string]float64 `json:"cpu_s,omitempty"`
 }
 
@@ -76,42 +84,56 @@ func (b *bench) wireLimit(ctx context.Context, size int, latency time.Duration, 
 		return wireResult{}, err
 	}
 	var res wireResult
-	var failed atomic.Int64
-	var lastErr atomic.Value
+	var lastErr error
 	start := time.Now()
 	self0, sim0 := selfCPU(), procCPU(s.p)
 	for _, t := range tiers {
 		url := s.base + "/" + t.kind.Plural()
-		next := atomic.Int64{}
-		var wg sync.WaitGroup
-		for range conc {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := next.Add(1) - 1
-					if i >= int64(len(t.bodies)) || ctx.Err() != nil {
-						return
-					}
-					if err := postOne(ctx, client, url, token, t.bodies[i]); err != nil {
-						failed.Add(1)
-						lastErr.Store(err.Error())
-					}
-				}
-			}()
+		failed, err := sendAll(ctx, t.bodies, conc, func(ctx context.Context, body []byte) error {
+			return postOne(ctx, client, url, token, body)
+		})
+		res.Failed += failed
+		if err != nil {
+			lastErr = err
 		}
-		wg.Wait()
 		res.Records += len(t.bodies)
 	}
 	wall := time.Since(start)
 	res.CPU = map[string]float64{"wire loop": selfCPU() - self0, "channelsim": procCPU(s.p) - sim0}
-	res.Failed = failed.Load()
 	res.WallS = wall.Seconds()
 	res.RecPerSec = float64(res.Records) / wall.Seconds()
 	if res.Failed > 0 {
-		return res, fmt.Errorf("wire loop: %d of %d creates failed, last: %v", res.Failed, res.Records, lastErr.Load())
+		return res, fmt.Errorf("wire loop: %d of %d creates failed, last: %w", res.Failed, res.Records, lastErr)
 	}
 	return res, ctx.Err()
+}
+
+// sendAll sends every item with conc goroutines, each taking the next
+// item as soon as it is done with one, and returns how many failed and
+// the last failure.
+func sendAll[T any](ctx context.Context, items []T, conc int, sendFunc func(context.Context, T) error) (int64, error) {
+	var next, failed atomic.Int64
+	var mu sync.Mutex
+	var lastErr error
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= int64(len(items)) || ctx.Err() != nil {
+					return
+				}
+				if err := sendFunc(ctx, items[i]); err != nil {
+					failed.Add(1)
+					mu.Lock()
+					lastErr = err
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return failed.Load(), lastErr
 }
 
 func simToken(ctx context.Context, client *http.Client, base string) (string, error) {
