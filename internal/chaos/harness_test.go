@@ -311,12 +311,11 @@ func (s *sim) call(t *testing.T, method, path string, body, out any) {
 	adminCall(t, s.admin+path, method, body, out)
 }
 
-// adminCall calls a simulator's admin endpoint at url with body (JSON, if
+// adminCall calls a simulator's admin endpoint with body (JSON, if
 // not nil) and decodes its answer into out (if not nil), numbers as
 // json.Number; any answer but 200 fails the test.
-func adminCall(t *testing.T, url, method string, body, out any) {
+func adminCall(t *testing.T, endpoint, method string, body, out any) {
 	t.Helper()
-	path := url
 	var rdr io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -325,18 +324,18 @@ func adminCall(t *testing.T, url, method string, body, out any) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, rdr)
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, rdr)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
-	require.NoErrorf(t, err, "%s %s", method, path)
+	require.NoErrorf(t, err, "%s %s", method, endpoint)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	require.Equalf(t, http.StatusOK, resp.StatusCode, "%s %s: %s", method, path, b)
+	require.Equalf(t, http.StatusOK, resp.StatusCode, "%s %s: %s", method, endpoint, b)
 	if out != nil {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
-		require.NoErrorf(t, dec.Decode(out), "%s %s", method, path)
+		require.NoErrorf(t, dec.Decode(out), "%s %s", method, endpoint)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -52,28 +53,28 @@ func startUCSim(t *testing.T, name string, f ucsim.Faults) *ucSim {
 func (s *ucSim) state(t *testing.T) ucsim.State {
 	t.Helper()
 	var st ucsim.State
-	adminCall(t, s.admin+"/state", "GET", nil, &st)
+	adminCall(t, s.admin+"/state", http.MethodGet, nil, &st)
 	return st
 }
 
 func (s *ucSim) stats(t *testing.T) ucsim.Stats {
 	t.Helper()
 	var st ucsim.Stats
-	adminCall(t, s.admin+"/stats", "GET", nil, &st)
+	adminCall(t, s.admin+"/stats", http.MethodGet, nil, &st)
 	return st
 }
 
 func (s *ucSim) duplicates(t *testing.T) ucsim.DuplicateReport {
 	t.Helper()
 	var d ucsim.DuplicateReport
-	adminCall(t, s.admin+"/duplicates", "GET", nil, &d)
+	adminCall(t, s.admin+"/duplicates", http.MethodGet, nil, &d)
 	return d
 }
 
 func (s *ucSim) requests(t *testing.T) []ucsim.Request {
 	t.Helper()
 	var r []ucsim.Request
-	adminCall(t, s.admin+"/requests", "GET", nil, &r)
+	adminCall(t, s.admin+"/requests", http.MethodGet, nil, &r)
 	return r
 }
 
