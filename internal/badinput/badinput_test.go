@@ -22,6 +22,9 @@ import (
 	"github.com/chansync/chansync/internal/target/channel"
 	"github.com/chansync/chansync/internal/target/channel/channelsim"
 	"github.com/chansync/chansync/internal/target/channel/channelsim/channelsimtest"
+	"github.com/chansync/chansync/internal/target/usercenter"
+	"github.com/chansync/chansync/internal/target/usercenter/ucsim"
+	"github.com/chansync/chansync/internal/target/usercenter/ucsim/ucsimtest"
 	"github.com/chansync/chansync/internal/targets"
 	"github.com/chansync/chansync/internal/testkit"
 	"github.com/chansync/chansync/internal/worker"
@@ -40,8 +43,10 @@ const (
 type testBundle struct {
 	pool *pgxpool.Pool
 	sim  *channelsimtest.Server
-	ctl  *control.Controller
-	reg  *target.Registry
+	// uc is the user centre's simulator (setupWithUserCentre), else nil.
+	uc  *ucsimtest.Server
+	ctl *control.Controller
+	reg *target.Registry
 }
 
 // setup starts a simulator that logs every request and an in-process
@@ -50,6 +55,18 @@ type testBundle struct {
 // a fixed row reaches the channel through the replay and nothing else.
 func setup(t *testing.T) *testBundle {
 	t.Helper()
+	return setupTargets(t, false)
+}
+
+// setupWithUserCentre is setup with the user centre on too, against a
+// strict simulator that logs every request.
+func setupWithUserCentre(t *testing.T) *testBundle {
+	t.Helper()
+	return setupTargets(t, true)
+}
+
+func setupTargets(t *testing.T, userCentre bool) *testBundle {
+	t.Helper()
 	schema := dbtest.New(t)
 	sim := channelsimtest.Start(t, channelsim.Config{AppKey: appKey, Secret: secret, Seed: 7, RecordRequests: true})
 	b := &testBundle{pool: schema.Pool, sim: sim}
@@ -57,12 +74,20 @@ func setup(t *testing.T) *testBundle {
 		_, err := schema.Pool.Exec(context.Background(), fmt.Sprintf("ALTER TABLE %s DISABLE TRIGGER %s_outbox", k.Table(), k.Table()))
 		require.NoError(t, err)
 	}
+	settings := targets.Settings{Channel: channel.Settings{BaseURL: sim.URL(), AppKey: appKey, Secret: secret}}
+	if userCentre {
+		b.uc = ucsimtest.Start(t, ucsim.Config{AppKey: ucAK, SecretKey: ucSK, RecordRequests: true})
+		settings.UserCenter = usercenter.Settings{
+			BaseURL: b.uc.BaseURL(), AppKey: ucAK, SecretKey: ucSK,
+			// Short, so that a create whose answer is lost is looked up
+			// soon; no fault is injected here.
+			Timeout: 5 * time.Second, SettleMargin: 100 * time.Millisecond,
+		}
+	}
 
 	workertest.Start(t, worker.Config{
 		DatabaseURL: schema.URL,
-		Targets: targets.Settings{Channel: channel.Settings{
-			BaseURL: sim.URL(), AppKey: appKey, Secret: secret,
-		}},
+		Targets:     settings,
 		Jobs: jobs.Config{
 			Concurrency:       8,
 			EventConcurrency:  2,
@@ -77,7 +102,7 @@ func setup(t *testing.T) *testBundle {
 
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
-	b.reg, err = targets.Describe(targets.Settings{})
+	b.reg, err = targets.Describe(settings)
 	require.NoError(t, err)
 	b.ctl = control.New(control.Config{Pool: schema.Pool, Registry: b.reg, Client: rc, BatchSize: 25})
 	return b

@@ -8,4 +8,13 @@
 // dependants. A second table lists the values Postgres itself refuses
 // before chansync ever reads them (invalid UTF-8, NUL, non-numeric money,
 // \u0000 in jsonb, ...).
+//
+// The user centre has a catalogue of its own (TestUserCentreBadInput), run
+// with the user centre on beside the channel, each case with the outcome
+// chansync decided: a company name holding "/" makes a group named with
+// "／" (accepted, not an error); a username taken by an account that is not
+// ours is a dead letter on the account naming username, never an adoption,
+// and the person's membership waits, blocked, until the user centre's side
+// is fixed and the dead letter replayed; a user deactivated before any
+// account exists gets an account, created and then disabled.
 package badinput

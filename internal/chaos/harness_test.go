@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/target"
 	"github.com/chansync/chansync/internal/target/channel/channelsim"
+	"github.com/chansync/chansync/internal/target/usercenter/ucsim"
 	"github.com/chansync/chansync/internal/targets"
 )
 
@@ -39,7 +41,8 @@ const (
 	secret = "chaos-secret-Kd93hQ"
 )
 
-// binDir holds the worker, enqueue, channelsim and datagen binaries.
+// binDir holds the worker, enqueue, channelsim, apihubsim and datagen
+// binaries.
 var binDir string
 
 func TestMain(m *testing.M) {
@@ -57,7 +60,8 @@ func runMain(m *testing.M) int {
 		defer os.RemoveAll(dir)
 		cmd := exec.Command("go", "build", "-o", dir+string(os.PathSeparator),
 			"github.com/chansync/chansync/cmd/worker", "github.com/chansync/chansync/cmd/enqueue",
-			"github.com/chansync/chansync/cmd/channelsim", "github.com/chansync/chansync/cmd/datagen")
+			"github.com/chansync/chansync/cmd/channelsim", "github.com/chansync/chansync/cmd/apihubsim",
+			"github.com/chansync/chansync/cmd/datagen")
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "chaos: build binaries: %v\n", err)
@@ -65,7 +69,7 @@ func runMain(m *testing.M) int {
 		}
 		binDir = dir
 	}
-	for _, name := range []string{"worker", "enqueue", "channelsim", "datagen"} {
+	for _, name := range []string{"worker", "enqueue", "channelsim", "apihubsim", "datagen"} {
 		if _, err := os.Stat(filepath.Join(binDir, name)); err != nil {
 			fmt.Fprintf(os.Stderr, "chaos: %s missing in %s (run make build, or unset CHANSYNC_BIN): %v\n", name, binDir, err)
 			return 1
@@ -160,6 +164,9 @@ func startProc(t *testing.T, name, bin string, env []string, args ...string) *pr
 			<-p.done
 		}
 		_ = f.Close()
+		if dir := os.Getenv("CHAOS_LOGS"); dir != "" {
+			keepLog(t, dir, path)
+		}
 		if t.Failed() {
 			t.Logf("---- output of %s (%s %s) ----\n%s", name, bin, strings.Join(args, " "), p.log.tail(80))
 		}
@@ -167,7 +174,43 @@ func startProc(t *testing.T, name, bin string, env []string, args ...string) *pr
 	return p
 }
 
+// keepLog copies a process's output into dir (CHAOS_LOGS), named by the
+// test and the process.
+func keepLog(t *testing.T, dir, path string) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+filepath.Base(path)), b, 0o644)
+	}
+	if err != nil {
+		t.Logf("CHAOS_LOGS: %v", err)
+	}
+}
+
 func (p *proc) stopped() bool { return p.signalled.Load() }
+
+// logAttr returns the string attribute key of the first JSON log line
+// whose message is msg, and whether there was one.
+func (p *proc) logAttr(msg, key string) (string, bool) {
+	b, err := os.ReadFile(p.log.path)
+	if err != nil {
+		return "", false
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if !bytes.Contains(line, []byte(msg)) {
+			continue
+		}
+		var m map[string]any
+		if json.Unmarshal(line, &m) != nil || m["msg"] != msg {
+			continue
+		}
+		v, ok := m[key].(string)
+		return v, ok
+	}
+	return "", false
+}
 
 func (p *proc) exited() bool {
 	select {
@@ -242,21 +285,36 @@ func startSim(t *testing.T, name string, args ...string) *sim {
 	t.Helper()
 	args = append([]string{"--addr", "127.0.0.1:0", "--record-requests", "--log-level", "warn"}, args...)
 	p := startProc(t, name, "channelsim", []string{"CHANNELSIM_APPKEY=" + appKey, "CHANNELSIM_SECRET=" + secret}, args...)
+	base := waitListening(t, p, listening)
+	return &sim{proc: p, base: base, admin: strings.TrimSuffix(base, "/api/v1") + "/_sim"}
+}
+
+// waitListening waits for a simulator to print the line re matches and
+// returns its first group (the URL it serves).
+func waitListening(t *testing.T, p *proc, re *regexp.Regexp) string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, _ := os.ReadFile(p.log.path)
-		if m := listening.FindSubmatch(b); m != nil {
-			base := string(m[1])
-			return &sim{proc: p, base: base, admin: strings.TrimSuffix(base, "/api/v1") + "/_sim"}
+		if m := re.FindSubmatch(b); m != nil {
+			return string(m[1])
 		}
 		if p.exited() || time.Now().After(deadline) {
-			t.Fatalf("channelsim did not start:\n%s", b)
+			t.Fatalf("%s did not start:\n%s", p.name, b)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 func (s *sim) call(t *testing.T, method, path string, body, out any) {
+	t.Helper()
+	adminCall(t, s.admin+path, method, body, out)
+}
+
+// adminCall calls a simulator's admin endpoint with body (JSON, if
+// not nil) and decodes its answer into out (if not nil), numbers as
+// json.Number; any answer but 200 fails the test.
+func adminCall(t *testing.T, endpoint, method string, body, out any) {
 	t.Helper()
 	var rdr io.Reader
 	if body != nil {
@@ -266,18 +324,18 @@ func (s *sim) call(t *testing.T, method, path string, body, out any) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, s.admin+path, rdr)
+	req, err := http.NewRequestWithContext(ctx, method, endpoint, rdr)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
-	require.NoErrorf(t, err, "%s %s", method, path)
+	require.NoErrorf(t, err, "%s %s", method, endpoint)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	require.Equalf(t, http.StatusOK, resp.StatusCode, "%s %s: %s", method, path, b)
+	require.Equalf(t, http.StatusOK, resp.StatusCode, "%s %s: %s", method, endpoint, b)
 	if out != nil {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.UseNumber()
-		require.NoErrorf(t, dec.Decode(out), "%s %s", method, path)
+		require.NoErrorf(t, dec.Decode(out), "%s %s", method, endpoint)
 	}
 }
 
@@ -325,6 +383,15 @@ type options struct {
 	simArgsFunc func(b *bundle) []string
 	// workerEnv overrides the workers' default environment.
 	workerEnv []string
+	// defaults names settings of the workers' default environment to leave
+	// out, so that the binary's own defaults apply (RECORD_LEASE, ...).
+	defaults []string
+	// databaseURL, if set, is the server the scenario's schema is made in
+	// (a private cluster); else the shared test database.
+	databaseURL string
+	// userCentre, if set, turns the user centre on: an apihubsim process
+	// with these faults, and APIHUB_* for the workers and enqueue.
+	userCentre *ucsim.Faults
 }
 
 // bundle is one scenario's world: a schema with a generated data set, a
@@ -335,20 +402,30 @@ type bundle struct {
 	schema *dbtest.Schema
 	pool   *pgxpool.Pool
 	sim    *sim
-	ctl    *control.Controller
-	reg    *target.Registry
+	// uc is the user centre's simulator (options.userCentre), else nil.
+	uc  *ucSim
+	ctl *control.Controller
+	// reg holds the channel's kinds (the invariants' local records).
+	reg *target.Registry
 	// appName marks the workers' database connections.
 	appName string
 	// workerURL is the workers' DATABASE_URL (with application_name).
 	workerURL string
 	env       []string
-	workers   []*proc
-	nworkers  int
+	// enqueueExtra is added to the operator's commands' environment.
+	enqueueExtra []string
+	workers      []*proc
+	nworkers     int
 }
 
 func setup(t *testing.T, name string, opts options) *bundle {
 	t.Helper()
-	schema := dbtest.New(t)
+	var schema *dbtest.Schema
+	if opts.databaseURL != "" {
+		schema = dbtest.NewAt(t, opts.databaseURL)
+	} else {
+		schema = dbtest.New(t)
+	}
 	b := &bundle{t: t, name: name, schema: schema, pool: schema.Pool, appName: "chaos_" + name + "_" + randHex(4)}
 	u, err := url.Parse(schema.URL)
 	require.NoError(t, err)
@@ -368,7 +445,7 @@ func setup(t *testing.T, name string, opts options) *bundle {
 	}
 	b.sim = startSim(t, name+"-channelsim", args...)
 
-	b.env = append([]string{
+	b.env = append(withoutKeys([]string{
 		"DATABASE_URL=" + b.workerURL,
 		"CHANNEL_BASE_URL=" + b.sim.base,
 		"CHANNEL_APPKEY=" + appKey,
@@ -387,7 +464,13 @@ func setup(t *testing.T, name string, opts options) *bundle {
 		"SHUTDOWN_TIMEOUT=10s",
 		// A few connections each: scenarios run side by side on one server.
 		"DATABASE_MAX_CONNS=6",
-	}, opts.workerEnv...)
+	}, opts.defaults...), opts.workerEnv...)
+	if opts.userCentre != nil {
+		b.uc = startUCSim(t, name+"-apihubsim", *opts.userCentre)
+		uc := []string{"APIHUB_BASE_URL=" + b.uc.base, "APIHUB_AK=" + ucAK, "APIHUB_SK=" + ucSK}
+		b.env = append(b.env, uc...)
+		b.enqueueExtra = uc
+	}
 
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})
 	require.NoError(t, err)
@@ -398,14 +481,33 @@ func setup(t *testing.T, name string, opts options) *bundle {
 	return b
 }
 
-// startWorker starts one more worker process.
+// startWorker starts one more worker process, with env on top of the
+// scenario's.
 func (b *bundle) startWorker(env ...string) *proc {
 	b.t.Helper()
+	return b.startWorkerEnv(append(append([]string{}, b.env...), env...))
+}
+
+// startWorkerEnv starts one more worker process with exactly env.
+func (b *bundle) startWorkerEnv(env []string) *proc {
+	b.t.Helper()
 	b.nworkers++
-	p := startProc(b.t, fmt.Sprintf("%s-worker%d", b.name, b.nworkers), "worker", append(append([]string{}, b.env...), env...))
+	p := startProc(b.t, fmt.Sprintf("%s-worker%d", b.name, b.nworkers), "worker", env)
 	b.workers = append(b.workers, p)
 	b.waitWorkerStarted(p)
 	return p
+}
+
+// withoutKeys returns env without the settings named by keys.
+func withoutKeys(env []string, keys ...string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(keys, k) {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 func (b *bundle) waitWorkerStarted(p *proc) {
@@ -421,7 +523,7 @@ func (b *bundle) waitWorkerStarted(p *proc) {
 
 // enqueueEnv is the environment of the operator's commands.
 func (b *bundle) enqueueEnv() []string {
-	return []string{"DATABASE_URL=" + b.schema.URL, "BATCH_SIZE=10"}
+	return append([]string{"DATABASE_URL=" + b.schema.URL, "BATCH_SIZE=10"}, b.enqueueExtra...)
 }
 
 // enqueue runs the enqueue command and returns its exit code and output.

@@ -53,20 +53,35 @@ type Schema struct {
 
 var cleanOnce sync.Once
 
-// New creates a schema, applies every migration in it, and drops it when the
-// test ends. It fails the test if Postgres cannot be reached.
+// New creates a schema in the database of BaseURL, applies every migration
+// in it, and drops it when the test ends. It fails the test if Postgres
+// cannot be reached.
 func New(tb testing.TB) *Schema {
+	tb.Helper()
+	return newSchema(tb, BaseURL(), true)
+}
+
+// NewAt is New in the database of base instead, such as a private
+// cluster's that one test starts and stops; leftovers of earlier runs are
+// not looked for there.
+func NewAt(tb testing.TB, base string) *Schema {
+	tb.Helper()
+	return newSchema(tb, base, false)
+}
+
+func newSchema(tb testing.TB, base string, shared bool) *Schema {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	base := BaseURL()
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
 		tb.Fatalf("dbtest: connect to %s (set TEST_DATABASE_URL or DATABASE_URL, or run scripts/ensure-postgres.sh): %v", database.Redact(base), err)
 	}
 	defer admin.Close(context.Background())
-	cleanOnce.Do(func() { dropLeftovers(ctx, admin) })
+	if shared {
+		cleanOnce.Do(func() { dropLeftovers(ctx, admin) })
+	}
 
 	var b [6]byte
 	_, _ = rand.Read(b[:])
