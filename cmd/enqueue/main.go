@@ -441,6 +441,9 @@ func printStatus(w io.Writer, st control.Status) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(w, "queue: %d jobs waiting or running\n", sumQueue(st))
+	if st.Unrelayed > 0 {
+		fmt.Fprintf(w, "outbox: %d changes wait for the next full bulk run (no worker relays them: NO_EVENT_RELAY)\n", st.Unrelayed)
+	}
 	for _, h := range st.Holds {
 		fmt.Fprintf(w, "HELD: %s: %s since %s (pushing paused in every worker; next probe %s)",
 			h.Target, h.Reason, h.Since.UTC().Format(time.RFC3339), h.NextProbeAt.UTC().Format(time.RFC3339))

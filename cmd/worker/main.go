@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -234,7 +235,23 @@ var cliSpec struct {
 	Migrate migrateCmd `cmd:"" help:"Apply chansync's and River's database migrations; safe to run twice."`
 }
 
+// Garbage collector defaults for the worker, unless GOGC or GOMEMLIMIT set
+// their own: collect when the heap has grown by 400% rather than 100% (a
+// push's garbage is short-lived, and collecting it four times as often cost
+// about a sixth of the worker's CPU on a first bulk run), but never let the
+// heap pass 150 MiB without collecting.
+const (
+	gcPercent   = 400
+	memoryLimit = 150 << 20
+)
+
 func main() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	parser := kong.Must(&cliSpec,
 		kong.Name("worker"),
 		kong.Description("chansync worker: pushes local users, companies, tasks, applications and payments to the channel API, in dependency order."),

@@ -30,3 +30,31 @@ FROM sync_outbox;
 SELECT count(*) AS entries,
     coalesce(extract(epoch FROM clock_timestamp() - min(first_changed_at)), 0)::float8 AS oldest_seconds
 FROM sync_outbox;
+
+-- name: MarkRelayPass :exec
+-- MarkRelayPass records that a relay made a pass now.
+INSERT INTO outbox_relay (id, last_pass_at) VALUES (true, now())
+ON CONFLICT (id) DO UPDATE SET last_pass_at = excluded.last_pass_at;
+
+-- name: RelayAlive :one
+-- RelayAlive reports whether a relay made a pass within the last
+-- within_seconds.
+SELECT EXISTS (
+    SELECT 1 FROM outbox_relay WHERE last_pass_at > now() - make_interval(secs => @within_seconds::float8)
+) AS alive;
+
+-- name: OutboxEntries :many
+-- OutboxEntries lists the outbox: a full bulk run reads it before it scans,
+-- and clears the entries it covered once done (ClearOutboxEntries).
+SELECT kind, record_id, last_changed_at FROM sync_outbox;
+
+-- name: ClearOutboxEntries :execrows
+-- ClearOutboxEntries removes the named entries (kinds[i], ids[i]) that have
+-- not changed since changed[i]: a full bulk run read their rows after they
+-- were written, so their change is covered. An entry changed again since
+-- stays for the relay or the next run.
+DELETE FROM sync_outbox o
+USING (
+    SELECT unnest(@kinds::text[]) AS kind, unnest(@ids::text[]) AS record_id, unnest(@changed::timestamptz[]) AS changed
+) c
+WHERE o.kind = c.kind AND o.record_id = c.record_id AND o.last_changed_at = c.changed;

@@ -74,6 +74,16 @@ func (c *Controller) EnqueueAll(ctx context.Context, opts AllOptions) (Run, erro
 		return Run{}, fmt.Errorf("record bulk run: %w", err)
 	}
 	run := Run{ID: started.ID, StartedAt: started.StartedAt}
+	// A full run covers every change already in the outbox: it reads each
+	// row after the change was committed. It clears those entries once
+	// done, so that with no relay running (NO_EVENT_RELAY) they do not pile
+	// up, and with one they are not pushed twice.
+	var covered []dbsqlc.OutboxEntriesRow
+	if len(opts.Kinds) == 0 {
+		if covered, err = c.q.OutboxEntries(ctx); err != nil {
+			return run, fmt.Errorf("read outbox: %w", err)
+		}
+	}
 	var scanned, enqueued, unchanged int32
 	for _, k := range kinds {
 		scan, err := c.enqueueKind(ctx, k, opts)
@@ -84,6 +94,9 @@ func (c *Controller) EnqueueAll(ctx context.Context, opts AllOptions) (Run, erro
 		scanned += int32(scan.Scanned)
 		enqueued += int32(scan.Enqueued)
 		unchanged += int32(scan.Unchanged)
+	}
+	if err := c.clearOutbox(ctx, covered); err != nil {
+		return run, err
 	}
 	scanJSON, err := encodeScans(run.Scans)
 	if err != nil {
@@ -239,6 +252,26 @@ func (c *Controller) RunSummary(ctx context.Context, run Run) (Summary, error) {
 func (c *Controller) FinishRun(ctx context.Context, run Run) error {
 	if err := c.q.FinishBulkRun(ctx, run.ID); err != nil {
 		return fmt.Errorf("finish bulk run: %w", err)
+	}
+	return nil
+}
+
+// clearOutbox removes the outbox entries a full run covered, unless they
+// changed again since it read them.
+func (c *Controller) clearOutbox(ctx context.Context, covered []dbsqlc.OutboxEntriesRow) error {
+	const chunk = 10000
+	for len(covered) > 0 {
+		n := min(chunk, len(covered))
+		p := dbsqlc.ClearOutboxEntriesParams{
+			Kinds: make([]string, n), Ids: make([]string, n), Changed: make([]time.Time, n),
+		}
+		for i, e := range covered[:n] {
+			p.Kinds[i], p.Ids[i], p.Changed[i] = e.Kind, e.RecordID, e.LastChangedAt
+		}
+		if _, err := c.q.ClearOutboxEntries(ctx, p); err != nil {
+			return fmt.Errorf("clear outbox entries the run covered: %w", err)
+		}
+		covered = covered[n:]
 	}
 	return nil
 }

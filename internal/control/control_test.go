@@ -92,3 +92,54 @@ func TestEnqueueAll(t *testing.T) {
 		require.Equal(t, len(b.set.Tasks), run.Scans[0].Enqueued)
 	})
 }
+
+// TestOutboxAndBulkRuns: a full run covers the changes already in the
+// outbox and clears them; a run of some kinds leaves them to the relay;
+// the status tells changes on their way from changes nobody relays.
+func TestOutboxAndBulkRuns(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	outboxCount := func(t *testing.T, b *testBundle) int {
+		t.Helper()
+		var n int
+		require.NoError(t, b.pool.QueryRow(ctx, `SELECT count(*) FROM sync_outbox`).Scan(&n))
+		return n
+	}
+	touch := func(t *testing.T, b *testBundle, n int) {
+		t.Helper()
+		_, err := b.pool.Exec(ctx, `UPDATE users SET name = name || '·' WHERE channel_user_id IN (SELECT channel_user_id FROM users ORDER BY 1 LIMIT $1)`, n)
+		require.NoError(t, err)
+	}
+
+	t.Run("NobodyRelays", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		touch(t, b, 5)
+		st, err := b.ctl.Status(ctx, nil, 0)
+		require.NoError(t, err)
+		require.EqualValues(t, 5, st.Unrelayed, "no relay has made a pass: the changes wait for a full run")
+		require.Zero(t, st.Queue["outbox"])
+
+		_, err = b.pool.Exec(ctx, `INSERT INTO outbox_relay (last_pass_at) VALUES (now())`)
+		require.NoError(t, err)
+		st, err = b.ctl.Status(ctx, nil, 0)
+		require.NoError(t, err)
+		require.EqualValues(t, 5, st.Queue["outbox"], "a relay runs: the changes are on their way")
+		require.Zero(t, st.Unrelayed)
+	})
+
+	t.Run("AFullRunClearsWhatItCovered", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t)
+		touch(t, b, 5)
+		user, err := b.reg.Kind("user")
+		require.NoError(t, err)
+		_, err = b.ctl.EnqueueAll(ctx, control.AllOptions{Kinds: []*target.Kind{user}})
+		require.NoError(t, err)
+		require.Equal(t, 5, outboxCount(t, b), "a run of some kinds leaves the outbox to the relay")
+
+		_, err = b.ctl.EnqueueAll(ctx, control.AllOptions{})
+		require.NoError(t, err)
+		require.Zero(t, outboxCount(t, b), "a full run covered them")
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
+	"github.com/chansync/chansync/internal/outbox"
 	"github.com/chansync/chansync/internal/queue"
 	"github.com/chansync/chansync/internal/syncstatus"
 	"github.com/chansync/chansync/internal/target"
@@ -49,10 +50,14 @@ type Hold struct {
 type Status struct {
 	Kinds []KindStatus `json:"kinds"`
 	// Queue counts push jobs not yet finished by River state, and changes
-	// waiting in the outbox under "outbox".
-	Queue       map[string]int64 `json:"queue"`
-	Holds       []Hold           `json:"holds"`
-	DeadLetters []DeadLetter     `json:"dead_letters"`
+	// waiting in the outbox under "outbox" while a worker relays them.
+	Queue map[string]int64 `json:"queue"`
+	// Unrelayed counts changes waiting in the outbox while no worker
+	// relays it (every worker runs with NO_EVENT_RELAY): the next full bulk
+	// run covers them.
+	Unrelayed   int64        `json:"unrelayed,omitempty"`
+	Holds       []Hold       `json:"holds"`
+	DeadLetters []DeadLetter `json:"dead_letters"`
 }
 
 // QueueIdle reports whether no push job is waiting or running.
@@ -170,7 +175,7 @@ func (c *Controller) Status(ctx context.Context, kinds []*target.Kind, maxDead i
 		}
 	}
 	var err error
-	if st.Queue, err = c.queueDepth(ctx); err != nil {
+	if st.Queue, st.Unrelayed, err = c.queueDepth(ctx); err != nil {
 		return st, err
 	}
 	if st.Holds, err = c.Holds(ctx); err != nil {
@@ -207,20 +212,28 @@ func (c *Controller) Holds(ctx context.Context) ([]Hold, error) {
 }
 
 // queueDepth counts unfinished push jobs by River state, and changes
-// waiting in the outbox under "outbox".
-func (c *Controller) queueDepth(ctx context.Context) (map[string]int64, error) {
-	depth, err := queue.Depth(ctx, c.pool)
-	if err != nil {
-		return nil, err
+// waiting in the outbox: under "outbox" while a worker relays them, as
+// unrelayed otherwise.
+func (c *Controller) queueDepth(ctx context.Context) (depth map[string]int64, unrelayed int64, err error) {
+	if depth, err = queue.Depth(ctx, c.pool); err != nil {
+		return nil, 0, err
 	}
 	lag, err := c.q.OutboxLag(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+		return nil, 0, fmt.Errorf("outbox: %w", err)
 	}
-	if lag.Entries > 0 {
-		depth["outbox"] = lag.Entries
+	if lag.Entries == 0 {
+		return depth, 0, nil
 	}
-	return depth, nil
+	alive, err := outbox.Alive(ctx, c.pool)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !alive {
+		return depth, lag.Entries, nil
+	}
+	depth["outbox"] = lag.Entries
+	return depth, 0, nil
 }
 
 // WaitIdle polls every `every` until no push job is waiting or running and
@@ -233,7 +246,7 @@ func (c *Controller) WaitIdle(ctx context.Context, every time.Duration, kinds []
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		depth, err := c.queueDepth(ctx)
+		depth, _, err := c.queueDepth(ctx)
 		if err != nil {
 			return Status{}, err
 		}

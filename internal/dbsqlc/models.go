@@ -123,6 +123,11 @@ type Company struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
+type OutboxRelay struct {
+	ID         bool      `json:"id"`
+	LastPassAt time.Time `json:"last_pass_at"`
+}
+
 type PageSession struct {
 	TokenHash  []byte    `json:"token_hash"`
 	CsrfToken  string    `json:"csrf_token"`

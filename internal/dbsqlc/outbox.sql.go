@@ -10,6 +10,43 @@ import (
 	"time"
 )
 
+const clearOutboxEntries = `-- name: ClearOutboxEntries :execrows
+DELETE FROM sync_outbox o
+USING (
+    SELECT unnest($1::text[]) AS kind, unnest($2::text[]) AS record_id, unnest($3::timestamptz[]) AS changed
+) c
+WHERE o.kind = c.kind AND o.record_id = c.record_id AND o.last_changed_at = c.changed
+`
+
+type ClearOutboxEntriesParams struct {
+	Kinds   []string    `json:"kinds"`
+	Ids     []string    `json:"ids"`
+	Changed []time.Time `json:"changed"`
+}
+
+// ClearOutboxEntries removes the named entries (kinds[i], ids[i]) that have
+// not changed since changed[i]: a full bulk run read their rows after they
+// were written, so their change is covered. An entry changed again since
+// stays for the relay or the next run.
+func (q *Queries) ClearOutboxEntries(ctx context.Context, arg ClearOutboxEntriesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, clearOutboxEntries, arg.Kinds, arg.Ids, arg.Changed)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const markRelayPass = `-- name: MarkRelayPass :exec
+INSERT INTO outbox_relay (id, last_pass_at) VALUES (true, now())
+ON CONFLICT (id) DO UPDATE SET last_pass_at = excluded.last_pass_at
+`
+
+// MarkRelayPass records that a relay made a pass now.
+func (q *Queries) MarkRelayPass(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, markRelayPass)
+	return err
+}
+
 const nextOutboxDue = `-- name: NextOutboxDue :one
 SELECT coalesce(extract(epoch FROM min(least(
     last_changed_at + make_interval(secs => $1::float8),
@@ -32,6 +69,38 @@ func (q *Queries) NextOutboxDue(ctx context.Context, arg NextOutboxDueParams) (f
 	return seconds, err
 }
 
+const outboxEntries = `-- name: OutboxEntries :many
+SELECT kind, record_id, last_changed_at FROM sync_outbox
+`
+
+type OutboxEntriesRow struct {
+	Kind          string    `json:"kind"`
+	RecordID      string    `json:"record_id"`
+	LastChangedAt time.Time `json:"last_changed_at"`
+}
+
+// OutboxEntries lists the outbox: a full bulk run reads it before it scans,
+// and clears the entries it covered once done (ClearOutboxEntries).
+func (q *Queries) OutboxEntries(ctx context.Context) ([]OutboxEntriesRow, error) {
+	rows, err := q.db.Query(ctx, outboxEntries)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OutboxEntriesRow
+	for rows.Next() {
+		var i OutboxEntriesRow
+		if err := rows.Scan(&i.Kind, &i.RecordID, &i.LastChangedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const outboxLag = `-- name: OutboxLag :one
 SELECT count(*) AS entries,
     coalesce(extract(epoch FROM clock_timestamp() - min(first_changed_at)), 0)::float8 AS oldest_seconds
@@ -49,6 +118,21 @@ func (q *Queries) OutboxLag(ctx context.Context) (OutboxLagRow, error) {
 	var i OutboxLagRow
 	err := row.Scan(&i.Entries, &i.OldestSeconds)
 	return i, err
+}
+
+const relayAlive = `-- name: RelayAlive :one
+SELECT EXISTS (
+    SELECT 1 FROM outbox_relay WHERE last_pass_at > now() - make_interval(secs => $1::float8)
+) AS alive
+`
+
+// RelayAlive reports whether a relay made a pass within the last
+// within_seconds.
+func (q *Queries) RelayAlive(ctx context.Context, withinSeconds float64) (bool, error) {
+	row := q.db.QueryRow(ctx, relayAlive, withinSeconds)
+	var alive bool
+	err := row.Scan(&alive)
+	return alive, err
 }
 
 const takeOutbox = `-- name: TakeOutbox :many

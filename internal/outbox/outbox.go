@@ -24,6 +24,20 @@ import (
 // Channel is the notification channel the triggers notify.
 const Channel = "chansync_outbox"
 
+// MarkEvery is how often a running relay records that it is alive
+// (outbox_relay); Alive looks for a mark younger than three of these.
+const MarkEvery = 2 * time.Second
+
+// Alive reports whether some worker's relay has made a pass lately: if
+// none has, changes in the outbox wait for the next full bulk run.
+func Alive(ctx context.Context, db dbsqlc.DBTX) (bool, error) {
+	alive, err := dbsqlc.New(db).RelayAlive(ctx, (3 * MarkEvery).Seconds())
+	if err != nil {
+		return false, fmt.Errorf("outbox relay liveness: %w", err)
+	}
+	return alive, nil
+}
+
 // InsertTxFunc enqueues pushes of refs inside tx.
 type InsertTxFunc func(ctx context.Context, tx pgx.Tx, refs []target.Ref) error
 
@@ -149,9 +163,15 @@ func (r *Relay) pass(ctx context.Context) (int, error) {
 func (r *Relay) Run(ctx context.Context) {
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
+	var marked time.Time
 	for {
 		if _, err := r.RelayOnce(ctx); err != nil && ctx.Err() == nil {
 			r.logger.WarnContext(ctx, "outbox relay", slog.String("error", err.Error()))
+		} else if err == nil && time.Since(marked) >= MarkEvery {
+			// Tell `enqueue all --wait` that the outbox is being relayed.
+			if err := dbsqlc.New(r.pool).MarkRelayPass(ctx); err == nil {
+				marked = time.Now()
+			}
 		}
 		wait := r.cfg.PollInterval
 		if next, err := dbsqlc.New(r.pool).NextOutboxDue(ctx, dbsqlc.NextOutboxDueParams{

@@ -103,7 +103,18 @@ func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		// What the target did with the records sent is now known only to
+		// it. Their leases are left to run out rather than released: the
+		// next claim then finds a lease its holder never released and
+		// looks the record up before creating it again (ClaimRecords).
+		var sent []string
+		for _, it := range items {
+			if it.sent {
+				sent = append(sent, it.id)
+			}
+		}
+		p.setHeld(sent, false)
+		return fmt.Errorf("record the outcomes of %d %s (%d sent to the target; their leases are left to run out): %w", len(items), p.k.Plural, len(sent), err)
 	}
 	p.setHeld(released, false)
 	if len(acceptedIDs) > 0 && p.e.cfg.EnqueueFunc != nil && len(p.e.reg.Dependants(p.k)) > 0 {

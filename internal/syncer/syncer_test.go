@@ -418,6 +418,35 @@ func TestNoRepeatedCreate(t *testing.T) {
 		require.Equal(t, 1, b.fake.creations("user/"+id))
 	})
 
+	t.Run("OutcomeNotWrittenIsLookedUpAndAdopted", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, bundleOptions{lease: 800 * time.Millisecond})
+		id := b.set.Users[0].ChannelUserID
+		// The database refuses the outcome of the create (as when the
+		// connection dies between the create and its outcome's write).
+		_, err := b.pool.Exec(ctx, `
+			CREATE FUNCTION refuse_outcome() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				IF NEW.status = 'synced' THEN RAISE EXCEPTION 'disk full'; END IF;
+				RETURN NEW;
+			END $$;
+			CREATE TRIGGER refuse_outcome BEFORE UPDATE ON sync_state FOR EACH ROW EXECUTE FUNCTION refuse_outcome();`)
+		require.NoError(t, err)
+		_, err = b.engine.Push(ctx, b.kind(t, "user"), []string{id}, syncer.Options{})
+		require.ErrorContains(t, err, "1 sent to the target")
+		require.ErrorContains(t, err, "disk full")
+		require.NotNil(t, b.state(t, "user", id).LeaseUntil, "the lease of a record sent is left to run out")
+
+		_, err = b.pool.Exec(ctx, `DROP TRIGGER refuse_outcome ON sync_state`)
+		require.NoError(t, err)
+		require.Eventually(t, func() bool {
+			res := b.push(t, "user", id)
+			return res.Created == 1
+		}, 10*time.Second, 100*time.Millisecond)
+		require.Equal(t, []string{"create user/" + id, "find user/" + id}, b.fake.calls, "looked up, adopted, not created again")
+		require.Equal(t, 1, b.fake.creations("user/"+id))
+	})
+
 	t.Run("NotFoundAfterLookupIsCreated", func(t *testing.T) {
 		t.Parallel()
 		b := setup(t)
