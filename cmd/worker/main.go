@@ -35,9 +35,9 @@ type runCmd struct {
 	cli.Database
 	cli.Targets
 	cli.Log
-	Concurrency      int           `name:"concurrency" env:"WORKER_CONCURRENCY" default:"16" help:"How many bulk pushes run at once."`
-	EventConcurrency int           `name:"event-concurrency" env:"EVENT_CONCURRENCY" default:"16" help:"How many event-triggered pushes run at once, beside the bulk ones."`
-	BatchSize        int           `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"The most records one job pushes; fewer than 64 times this at once (a page of a bulk run) are spread over 64 smaller jobs."`
+	Concurrency      int           `name:"concurrency" env:"WORKER_CONCURRENCY" default:"16" help:"How many bulk jobs run at once, and how many requests their pushes keep in flight to each target."`
+	EventConcurrency int           `name:"event-concurrency" env:"EVENT_CONCURRENCY" default:"16" help:"How many event-triggered jobs run at once, and how many requests they keep in flight to each target, beside the bulk ones."`
+	BatchSize        int           `name:"batch-size" env:"BATCH_SIZE" default:"100" help:"The most records one bulk job pushes (side by side, within the concurrency)."`
 	MaxAttempts      int           `name:"max-attempts" env:"MAX_ATTEMPTS" default:"25" help:"Attempts before a transiently failing record is dead-lettered."`
 	JobTimeout       time.Duration `name:"job-timeout" env:"JOB_TIMEOUT" default:"2m" help:"Longest run of one job; a longer batch is handed back and resumed."`
 	RescueAfter      time.Duration `name:"rescue-after" env:"RESCUE_STUCK_JOBS_AFTER" default:"5m" help:"How long a job of a killed worker stays running before River hands it to another worker."`
