@@ -91,7 +91,9 @@ func (p *push) record(ctx context.Context, items []*item, stopping bool) error {
 			return fmt.Errorf("record %s outcomes: %w", p.k, err)
 		}
 		if int(written) != len(outcomes) {
-			return fmt.Errorf("record %s outcomes: wrote %d of %d records", p.k, written, len(outcomes))
+			// A row changed under the push (chansync_record_outcomes):
+			// write none, as if the database had refused.
+			return fmt.Errorf("record %s outcomes: wrote %d of %d records (a record's state changed under the push)", p.k, written, len(outcomes))
 		}
 		if len(failIDs) > 0 {
 			if err := q.InsertAttempts(wctx, dbsqlc.InsertAttemptsParams{
