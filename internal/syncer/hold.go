@@ -129,13 +129,19 @@ func (p *push) hold(ctx context.Context, f target.Failure) {
 	h, err := p.e.q.PutHold(wctx, dbsqlc.PutHoldParams{
 		Target: string(p.k.Target), Reason: reason, Detail: f.Reason, ProbeSeconds: p.rt.holdProbe.Seconds(),
 	})
+	// The push that starts the hold says so at ERROR; those that meet it
+	// too (its records pushed side by side, a probe that failed) at INFO.
+	level := slog.LevelError
 	if err != nil {
 		p.e.logger.ErrorContext(ctx, "record hold", p.attrs("", slog.String("error", err.Error()))...)
 	} else {
 		p.e.holds.set(p.k.Target, &h)
+		if !h.Since.Equal(h.UpdatedAt) {
+			level = slog.LevelInfo
+		}
 	}
 	p.tally(func(r *Result) { r.Held = reason })
 	p.snooze(p.rt.holdProbe)
-	p.e.logger.ErrorContext(ctx, "target held: pushing to it paused in every worker", p.attrs("",
+	p.e.logger.Log(ctx, level, "target held: pushing to it paused in every worker", p.attrs("",
 		slog.String("hold", reason), slog.String("error", f.Reason), slog.Duration("next_probe_in", p.rt.holdProbe))...)
 }
