@@ -17,4 +17,14 @@
 // and the person's membership waits, blocked, until the user centre's side
 // is fixed and the dead letter replayed; a user deactivated before any
 // account exists gets an account, created and then disabled.
+//
+// Points grants have a catalogue of their own (TestGrantBadInput), run
+// with points on and the ingest API served: amounts of 0, negative,
+// fractional, beyond bigint or beyond APIHub's 2^53-1; order ids empty,
+// too long or holding spaces; an unknown user. Each is refused by ingest
+// (400 naming the field and the rule, 409 for the unknown user) with
+// nothing written; written by SQL, it is refused by Postgres (asserted by
+// SQLSTATE) or taken by the table, dead-lettered with a reason naming the
+// field and the rule, and never sent to APIHub (the simulator's request
+// log names every order it received).
 package badinput

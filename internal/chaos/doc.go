@@ -3,7 +3,10 @@
 // Postgres, with faults injected into the channel, the user centre, the
 // processes and the database (connections ended; the server itself
 // restarted, in a private cluster), each scenario ending with the
-// invariants of design.md checked.
+// invariants of design.md checked. The points scenario
+// (TestPointsNoisyPoolEmptiedAndKilled) adds lost recharge answers, an
+// emptied developer pool and a killed worker, and proves every grant
+// credited exactly once from the simulator's ledgers.
 //
 // `make test` runs a reduced data set; `make chaos` (CHAOS=full) runs at
 // least 5,000 records per scenario with longer fault phases. Binaries come

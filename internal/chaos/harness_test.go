@@ -32,6 +32,7 @@ import (
 	"github.com/chansync/chansync/internal/jobs"
 	"github.com/chansync/chansync/internal/target"
 	"github.com/chansync/chansync/internal/target/channel/channelsim"
+	"github.com/chansync/chansync/internal/target/points/pointssim"
 	"github.com/chansync/chansync/internal/target/usercenter/ucsim"
 	"github.com/chansync/chansync/internal/targets"
 )
@@ -392,6 +393,12 @@ type options struct {
 	// userCentre, if set, turns the user centre on: an apihubsim process
 	// with these faults, and APIHUB_* for the workers and enqueue.
 	userCentre *ucsim.Faults
+	// points, if set, turns points on: an apihubsim process with these
+	// faults, and APIHUB_BASE_URL and APIHUB_API_KEY for the workers and
+	// enqueue. It cannot go with userCentre (one APIHUB_BASE_URL).
+	points *pointssim.Faults
+	// grants is how many points grants datagen adds (none by default).
+	grants int
 }
 
 // bundle is one scenario's world: a schema with a generated data set, a
@@ -403,8 +410,10 @@ type bundle struct {
 	pool   *pgxpool.Pool
 	sim    *sim
 	// uc is the user centre's simulator (options.userCentre), else nil.
-	uc  *ucSim
-	ctl *control.Controller
+	uc *ucSim
+	// points is the points simulator (options.points), else nil.
+	points *pointsSim
+	ctl    *control.Controller
 	// reg holds the channel's kinds (the invariants' local records).
 	reg *target.Registry
 	// appName marks the workers' database connections.
@@ -434,8 +443,9 @@ func setup(t *testing.T, name string, opts options) *bundle {
 	u.RawQuery = q.Encode()
 	b.workerURL = u.String()
 
+	require.False(t, opts.userCentre != nil && opts.points != nil, "the user centre and points share APIHUB_BASE_URL: one apihubsim per scenario")
 	code, out := run(t, 5*time.Minute, "datagen", []string{"DATABASE_URL=" + schema.URL},
-		"--records", strconv.Itoa(records()), "--seed", "7", "--invalid", "--quiet")
+		"--records", strconv.Itoa(records()), "--seed", "7", "--invalid", "--quiet", "--grants", strconv.Itoa(opts.grants))
 	require.Equalf(t, 0, code, "datagen: %s", out)
 	t.Logf("%s: %s", name, strings.TrimSpace(out))
 
@@ -470,6 +480,12 @@ func setup(t *testing.T, name string, opts options) *bundle {
 		uc := []string{"APIHUB_BASE_URL=" + b.uc.base, "APIHUB_AK=" + ucAK, "APIHUB_SK=" + ucSK}
 		b.env = append(b.env, uc...)
 		b.enqueueExtra = uc
+	}
+	if opts.points != nil {
+		b.points = startPointsSim(t, name+"-apihubsim", *opts.points)
+		pts := []string{"APIHUB_BASE_URL=" + b.points.base, "APIHUB_API_KEY=" + pointsKey}
+		b.env = append(b.env, pts...)
+		b.enqueueExtra = pts
 	}
 
 	rc, err := jobs.NewClient(schema.Pool, nil, jobs.Config{})

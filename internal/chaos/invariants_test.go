@@ -204,6 +204,10 @@ func (b *bundle) requireInvariants(c checks) {
 	if b.uc != nil {
 		ucBefore = ucWrites(b.uc.requests(t))
 	}
+	var rechargesBefore int64
+	if b.points != nil {
+		rechargesBefore = b.points.rechargesSent(t)
+	}
 	run := b.enqueueAll()
 	for _, s := range run.Scans {
 		require.Zerof(t, s.Enqueued, "no needless work: the next bulk run enqueued %d %s/%s", s.Enqueued, s.Target, s.Kind)
@@ -212,6 +216,9 @@ func (b *bundle) requireInvariants(c checks) {
 	require.Equal(t, before, upserts(b.sim.requests(t)), "no needless work: the next bulk run sent creates or updates")
 	if b.uc != nil {
 		require.Equal(t, ucBefore, ucWrites(b.uc.requests(t)), "no needless work: the next bulk run sent writes to the user centre")
+	}
+	if b.points != nil {
+		require.Equal(t, rechargesBefore, b.points.rechargesSent(t), "no needless work: the next bulk run sent recharges")
 	}
 	st, err := b.ctl.Status(context.Background(), nil, 5)
 	require.NoError(t, err)

@@ -49,7 +49,9 @@
 //	GET  /duplicates[?pattern=RE]   DuplicateReport (orders credited more than once)
 //	GET  /credits?order=ID&order=ID  {order id: recharge entries mentioning it}
 //	GET  /credits[?pattern=RE]      {order id found by the pattern: recharge entries}
-//	GET  /requests                  [Request] (empty unless Config.RecordRequests)
+//	GET  /requests                  [Request] (empty unless Config.RecordRequests); each names
+//	                                its user, a recharge's external_order_id and a logs page as
+//	                                sent, also when a fault answered it
 //	GET  /faults, POST /faults      Faults (a POST replaces the faults in force)
 //	GET  /pool                      {"balance_cents"}
 //	POST /pool/topup                {"amount_cents"}: add to the pool
@@ -274,6 +276,12 @@ type reply struct {
 	endpoint Endpoint
 	// clientUserID names the user the request was about, if any.
 	clientUserID string
+	// orderID is the external_order_id a recharge carried, if any (read
+	// for the request log only).
+	orderID string
+	// page is the page a logs request asked for (read for the request log
+	// only).
+	page int
 	// applied reports that the request changed the state.
 	applied bool
 }
@@ -324,6 +332,9 @@ func (s *Server) serveRoute(r *http.Request, rest string, fs *faultState, rep *r
 		fail(rep, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed on "+string(ep.name)+" (allowed: "+ep.method+")")
 		rep.Header = [][2]string{{"Allow", ep.method}}
 		return
+	}
+	if s.cfg.RecordRequests || s.cfg.LogRequests {
+		s.sniff(r, ep.name, rep)
 	}
 	plan := fs.plan(ep.name)
 	if a, hit := s.inj.Before(r, plan); hit {

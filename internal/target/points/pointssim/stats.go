@@ -1,10 +1,14 @@
 package pointssim
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -126,8 +130,19 @@ type Request struct {
 	Method   string    `json:"method"`
 	Path     string    `json:"path"`
 	Endpoint Endpoint  `json:"endpoint,omitempty"`
-	// ClientUserID is the user the request named, once it was parsed.
+	// ClientUserID is the user the request named. It is read (from the
+	// query, or a recharge's body) before any fault is drawn, so a request
+	// answered by a fault or refused as malformed names its user too, as
+	// it was sent.
 	ClientUserID string `json:"client_user_id,omitempty"`
+	// ExternalOrderID is the external_order_id a recharge carried, read
+	// from its body before any fault is drawn, as it was sent: a recharge
+	// never applied (a fault, a 402, a bad body) names its order too. ""
+	// for other endpoints, and for a body that names none.
+	ExternalOrderID string `json:"external_order_id,omitempty"`
+	// Page is the page a logs request asked for (1 when it named none);
+	// 0 for other endpoints and for a page that is not a positive integer.
+	Page int `json:"page,omitempty"`
 	// Status is the HTTP status answered, 0 when none was.
 	Status int `json:"status"`
 	// Fault names the injected fault, if any.
@@ -144,7 +159,7 @@ func (s *Server) Requests() []Request { return s.reqs.All() }
 func (s *Server) logRequest(r *http.Request, rep *reply) {
 	req := Request{
 		Time: s.now(), Method: r.Method, Path: r.URL.Path, Endpoint: rep.endpoint, ClientUserID: rep.clientUserID,
-		Status: rep.Status, Fault: rep.Fault, Applied: rep.applied,
+		ExternalOrderID: rep.orderID, Page: rep.page, Status: rep.Status, Fault: rep.Fault, Applied: rep.applied,
 	}
 	if rep.Drop || rep.Gone {
 		req.Status = 0
@@ -154,7 +169,58 @@ func (s *Server) logRequest(r *http.Request, rep *reply) {
 	}
 	if s.cfg.LogRequests {
 		s.logger.Debug("pointssim: request", slog.String("method", req.Method), slog.String("path", req.Path),
-			slog.String("endpoint", string(req.Endpoint)), slog.Int("status", req.Status),
+			slog.String("endpoint", string(req.Endpoint)), slog.String("external_order_id", req.ExternalOrderID),
+			slog.Int("page", req.Page), slog.Int("status", req.Status),
 			slog.String("fault", req.Fault), slog.Bool("applied", req.Applied))
 	}
 }
+
+// sniff reads what a request names for the request log — its user, a
+// recharge's external_order_id, a logs request's page — before any fault
+// is drawn, so that the log names them for requests a fault answered too.
+// It refuses nothing (the handler checks the request itself, and its
+// reading of the user wins) and leaves the request as it found it: a body
+// it reads is put back, at most MaxBodyBytes+1 bytes of it (the handler
+// still sees a body too large as too large), followed by the read's error
+// if there was one.
+func (s *Server) sniff(r *http.Request, ep Endpoint, rep *reply) {
+	q := r.URL.Query()
+	switch ep {
+	case EndpointBalance:
+		rep.clientUserID = q.Get("client_user_id")
+	case EndpointLogs:
+		rep.clientUserID = q.Get("client_user_id")
+		rep.page = 1
+		if p, ok := q["page"]; ok {
+			rep.page = 0
+			if n, err := strconv.Atoi(p[0]); err == nil && n > 0 && strings.Trim(p[0], "0123456789") == "" {
+				rep.page = n
+			}
+		}
+	case EndpointRecharge:
+		if r.Body == nil || r.Body == http.NoBody {
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxBodyBytes+1))
+		var rest io.Reader = bytes.NewReader(body)
+		if err != nil {
+			rest = io.MultiReader(rest, failingReader{err})
+		}
+		r.Body = io.NopCloser(rest)
+		var named struct {
+			ClientUserID    any `json:"client_user_id"`
+			ExternalOrderID any `json:"external_order_id"`
+		}
+		if json.Unmarshal(body, &named) != nil {
+			return
+		}
+		rep.clientUserID, _ = named.ClientUserID.(string)
+		rep.orderID, _ = named.ExternalOrderID.(string)
+	}
+}
+
+// failingReader fails every read with err: a body whose reading failed
+// keeps failing for the handler.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
