@@ -56,7 +56,7 @@ LIMIT @max_rows;
 -- change detection.
 SELECT record_id, status, accepted_hash, source_updated_at
 FROM sync_state
-WHERE target = @target AND kind = @kind AND record_id > @after::text AND record_id <= @upto::text
+WHERE target = @target AND kind = @kind AND (record_id > @after::text OR @after::text = '') AND record_id <= @upto::text
 ORDER BY record_id;
 
 -- name: ForgetAccepted :exec

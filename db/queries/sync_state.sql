@@ -127,3 +127,13 @@ RETURNING *;
 -- name: LiftHold :execrows
 -- LiftHold ends the hold on a target.
 DELETE FROM target_hold WHERE target = @target;
+
+-- name: ReopenHoldProbe :one
+-- ReopenHoldProbe lets the next probe of a held target come after
+-- after_seconds: the probe that ran learnt nothing of the hold (it sent
+-- nothing, or met a failure that is not the hold's).
+UPDATE target_hold SET
+    next_probe_at = now() + make_interval(secs => @after_seconds::float8),
+    updated_at = now()
+WHERE target = @target
+RETURNING *;

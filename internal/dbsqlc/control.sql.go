@@ -492,7 +492,7 @@ func (q *Queries) StartBulkRun(ctx context.Context, arg StartBulkRunParams) (Sta
 const statesPage = `-- name: StatesPage :many
 SELECT record_id, status, accepted_hash, source_updated_at
 FROM sync_state
-WHERE target = $1 AND kind = $2 AND record_id > $3::text AND record_id <= $4::text
+WHERE target = $1 AND kind = $2 AND (record_id > $3::text OR $3::text = '') AND record_id <= $4::text
 ORDER BY record_id
 `
 

@@ -46,7 +46,7 @@ func (q *Queries) ApplicationsByID(ctx context.Context, ids []string) ([]Applica
 }
 
 const applicationsPage = `-- name: ApplicationsPage :many
-SELECT channel_application_id, channel_user_id, channel_task_id, applied_at, resume_url, application_channel, status, remark, created_at, updated_at FROM applications WHERE channel_application_id > $1::text ORDER BY channel_application_id LIMIT $2
+SELECT channel_application_id, channel_user_id, channel_task_id, applied_at, resume_url, application_channel, status, remark, created_at, updated_at FROM applications WHERE (channel_application_id > $1::text OR $1::text = '') ORDER BY channel_application_id LIMIT $2
 `
 
 type ApplicationsPageParams struct {
@@ -122,7 +122,7 @@ func (q *Queries) CompaniesByID(ctx context.Context, ids []string) ([]Company, e
 }
 
 const companiesPage = `-- name: CompaniesPage :many
-SELECT channel_company_id, company_name, social_credit_code, legal_person, contact_person, contact_phone, business_license, registered_address, business_scope, created_at, updated_at FROM companies WHERE channel_company_id > $1::text ORDER BY channel_company_id LIMIT $2
+SELECT channel_company_id, company_name, social_credit_code, legal_person, contact_person, contact_phone, business_license, registered_address, business_scope, created_at, updated_at FROM companies WHERE (channel_company_id > $1::text OR $1::text = '') ORDER BY channel_company_id LIMIT $2
 `
 
 type CompaniesPageParams struct {
@@ -338,7 +338,7 @@ func (q *Queries) GrantsByID(ctx context.Context, ids []string) ([]PointsGrant, 
 }
 
 const grantsPage = `-- name: GrantsPage :many
-SELECT external_order_id, channel_user_id, amount_cents, reason, created_at, updated_at FROM points_grants WHERE external_order_id > $1::text ORDER BY external_order_id LIMIT $2
+SELECT external_order_id, channel_user_id, amount_cents, reason, created_at, updated_at FROM points_grants WHERE (external_order_id > $1::text OR $1::text = '') ORDER BY external_order_id LIMIT $2
 `
 
 type GrantsPageParams struct {
@@ -466,7 +466,7 @@ func (q *Queries) PaymentsByID(ctx context.Context, ids []string) ([]Payment, er
 }
 
 const paymentsPage = `-- name: PaymentsPage :many
-SELECT channel_payment_id, payment_type, channel_user_id, channel_application_id, amount, currency, payment_time, payment_method, payment_channel, bank_name, bank_account, transaction_no, payment_basis, status, remark, created_at, updated_at FROM payments WHERE channel_payment_id > $1::text ORDER BY channel_payment_id LIMIT $2
+SELECT channel_payment_id, payment_type, channel_user_id, channel_application_id, amount, currency, payment_time, payment_method, payment_channel, bank_name, bank_account, transaction_no, payment_basis, status, remark, created_at, updated_at FROM payments WHERE (channel_payment_id > $1::text OR $1::text = '') ORDER BY channel_payment_id LIMIT $2
 `
 
 type PaymentsPageParams struct {
@@ -555,7 +555,7 @@ func (q *Queries) TasksByID(ctx context.Context, ids []string) ([]Task, error) {
 }
 
 const tasksPage = `-- name: TasksPage :many
-SELECT channel_task_id, channel_company_id, task_name, task_type, recruit_count, recruitment_start_time, recruitment_end_time, work_start_time, work_end_time, wage_description, recruitment_description, work_location, job_requirements, salary, status, created_at, updated_at FROM tasks WHERE channel_task_id > $1::text ORDER BY channel_task_id LIMIT $2
+SELECT channel_task_id, channel_company_id, task_name, task_type, recruit_count, recruitment_start_time, recruitment_end_time, work_start_time, work_end_time, wage_description, recruitment_description, work_location, job_requirements, salary, status, created_at, updated_at FROM tasks WHERE (channel_task_id > $1::text OR $1::text = '') ORDER BY channel_task_id LIMIT $2
 `
 
 type TasksPageParams struct {
@@ -602,7 +602,7 @@ func (q *Queries) TasksPage(ctx context.Context, arg TasksPageParams) ([]Task, e
 }
 
 const userIDsPage = `-- name: UserIDsPage :many
-SELECT channel_user_id::text FROM users WHERE channel_user_id > $1::text ORDER BY channel_user_id LIMIT $2
+SELECT channel_user_id::text FROM users WHERE (channel_user_id > $1::text OR $1::text = '') ORDER BY channel_user_id LIMIT $2
 `
 
 type UserIDsPageParams struct {
@@ -635,7 +635,11 @@ const usersByID = `-- name: UsersByID :many
 SELECT channel_user_id, name, id_card, phone, live_certification, created_at, updated_at, active FROM users WHERE channel_user_id = ANY($1::text[])
 `
 
-// Reads of the five local tables, by id and in keyset pages.
+// Reads of the local tables, by id and in keyset pages. A page starts after
+// the id @after; the first page (@after = ”) starts at the beginning, so
+// that a row whose id is the empty string is read too (and dead-lettered
+// for it). With the pools' custom plans the OR folds away: a page is an
+// index range scan.
 func (q *Queries) UsersByID(ctx context.Context, ids []string) ([]User, error) {
 	rows, err := q.db.Query(ctx, usersByID, ids)
 	if err != nil {
@@ -742,7 +746,7 @@ func (q *Queries) UsersOfTasks(ctx context.Context, ids []string) ([]string, err
 }
 
 const usersPage = `-- name: UsersPage :many
-SELECT channel_user_id, name, id_card, phone, live_certification, created_at, updated_at, active FROM users WHERE channel_user_id > $1::text ORDER BY channel_user_id LIMIT $2
+SELECT channel_user_id, name, id_card, phone, live_certification, created_at, updated_at, active FROM users WHERE (channel_user_id > $1::text OR $1::text = '') ORDER BY channel_user_id LIMIT $2
 `
 
 type UsersPageParams struct {

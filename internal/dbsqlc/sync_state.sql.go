@@ -347,6 +347,37 @@ func (q *Queries) RenewLeases(ctx context.Context, arg RenewLeasesParams) ([]str
 	return items, nil
 }
 
+const reopenHoldProbe = `-- name: ReopenHoldProbe :one
+UPDATE target_hold SET
+    next_probe_at = now() + make_interval(secs => $1::float8),
+    updated_at = now()
+WHERE target = $2
+RETURNING target, reason, detail, since, next_probe_at, probes, updated_at
+`
+
+type ReopenHoldProbeParams struct {
+	AfterSeconds float64 `json:"after_seconds"`
+	Target       string  `json:"target"`
+}
+
+// ReopenHoldProbe lets the next probe of a held target come after
+// after_seconds: the probe that ran learnt nothing of the hold (it sent
+// nothing, or met a failure that is not the hold's).
+func (q *Queries) ReopenHoldProbe(ctx context.Context, arg ReopenHoldProbeParams) (TargetHold, error) {
+	row := q.db.QueryRow(ctx, reopenHoldProbe, arg.AfterSeconds, arg.Target)
+	var i TargetHold
+	err := row.Scan(
+		&i.Target,
+		&i.Reason,
+		&i.Detail,
+		&i.Since,
+		&i.NextProbeAt,
+		&i.Probes,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
 const sweepLostLeases = `-- name: SweepLostLeases :many
 WITH lost AS (
     SELECT l.target, l.kind, l.record_id

@@ -44,6 +44,13 @@ func (c *holdCache) get(t target.Name) (*dbsqlc.TargetHold, bool) {
 	return e.hold, true
 }
 
+// forget drops what the cache knows of t's hold: the next look reads it.
+func (c *holdCache) forget(t target.Name) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, t)
+}
+
 func (c *holdCache) set(t target.Name, h *dbsqlc.TargetHold) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -80,8 +87,10 @@ func (p *push) checkHold(ctx context.Context) (probe bool, wait time.Duration, r
 	}
 	taken, err := p.e.q.TakeHoldProbe(ctx, dbsqlc.TakeHoldProbeParams{Target: string(p.k.Target), ProbeSeconds: p.rt.holdProbe.Seconds()})
 	if errors.Is(err, pgx.ErrNoRows) {
-		// Another push took the probe.
-		p.e.holds.set(p.k.Target, nil)
+		// Another push took the probe: the target is still held until its
+		// answer. The next look reads the hold again (with the next probe's
+		// time, or gone if the probe lifted it).
+		p.e.holds.forget(p.k.Target)
 		return false, p.rt.holdProbe, h.Reason, nil
 	}
 	if err != nil {
@@ -98,16 +107,36 @@ func jitter(d time.Duration) time.Duration {
 	return time.Duration(time.Now().UnixNano() % int64(min(d/10, 5*time.Second)+1))
 }
 
-// endProbe ends a probe: an answer that is not a hold of the target (an
-// accepted record, or a record the target itself refused) lifts the hold;
-// anything else leaves it for the next probe.
+// probeRetry is how soon a probe that learnt nothing of the hold is
+// followed by another.
+const probeRetry = time.Second
+
+// endProbe ends a probe. The target's own answer to a request the probe
+// sent, if it is not the hold's failure (the record accepted, or refused
+// for itself), lifts the hold. The hold's failure again leaves it held
+// until the next probe (put by hold). A probe that learnt nothing — it sent
+// nothing (a record found on the target by a lookup, one whose earlier
+// create may still be in flight) or met another failure (a 5xx, a lost
+// answer) — lets the next probe come at once rather than a whole probe
+// interval later.
 func (p *push) endProbe(ctx context.Context, it *item, reason string) {
-	lifted := it.outcome == syncstatus.Accepted || (it.outcome == syncstatus.Died && it.answered)
-	if !lifted {
+	if it.held {
 		return
 	}
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	lifted := it.sent && (it.outcome == syncstatus.Accepted || (it.outcome == syncstatus.Died && it.answered))
+	if !lifted {
+		h, err := p.e.q.ReopenHoldProbe(wctx, dbsqlc.ReopenHoldProbeParams{Target: string(p.k.Target), AfterSeconds: probeRetry.Seconds()})
+		switch {
+		case err == nil:
+			p.e.holds.set(p.k.Target, &h)
+		case !errors.Is(err, pgx.ErrNoRows):
+			p.e.logger.WarnContext(ctx, "reopen hold probe", p.attrs("", slog.String("error", err.Error()))...)
+		}
+		p.snooze(probeRetry)
+		return
+	}
 	if _, err := p.e.q.LiftHold(wctx, string(p.k.Target)); err != nil {
 		p.e.logger.WarnContext(ctx, "lift hold", p.attrs("", slog.String("error", err.Error()))...)
 		return
@@ -140,6 +169,7 @@ func (p *push) hold(ctx context.Context, f target.Failure) {
 			level = slog.LevelInfo
 		}
 	}
+	p.stopped.Store(true)
 	p.tally(func(r *Result) { r.Held = reason })
 	p.snooze(p.rt.holdProbe)
 	p.e.logger.Log(ctx, level, "target held: pushing to it paused in every worker", p.attrs("",

@@ -34,6 +34,10 @@ type push struct {
 
 	resMu sync.Mutex // guards res while records are pushed side by side
 
+	// stopped is set once an answer stopped the batch (a hold, a pause, a
+	// long rate limit): records pushed side by side send nothing more.
+	stopped atomic.Bool
+
 	// writeMu orders the push's own writes to its records' state (claims,
 	// lease renewals, outcomes): run side by side, two of them could lock
 	// the same rows in different orders and deadlock.
@@ -69,6 +73,8 @@ type item struct {
 	// answered is set when the target itself answered the refusal that
 	// killed the record.
 	answered bool
+	// held is set when the record met a failure that holds the target.
+	held bool
 }
 
 func newPush(e *Engine, rt *runtime, k *target.Kind, opts Options) *push {
@@ -351,6 +357,9 @@ func (p *push) process(ctx context.Context, items []*item) bool {
 		if len(ready) == 0 {
 			return len(candidates) > 1
 		}
+		// Probe with a record that can be sent now: one whose earlier
+		// create may still be in flight would send nothing.
+		slices.SortStableFunc(ready, func(a, b *item) int { return cmpBool(a.mustWait(), b.mustWait()) })
 		if len(ready) > 1 {
 			markRest(ready[1:], syncstatus.Waiting)
 			p.snooze(time.Second)
@@ -376,19 +385,19 @@ func (p *push) pushReady(ctx context.Context, ready []*item, parents map[target.
 				return true
 			}
 			if p.pushOne(ctx, it, parents) {
+				p.stopped.Store(true)
 				markRest(ready[i+1:], syncstatus.Waiting)
 				return true
 			}
 		}
 		return false
 	}
-	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for _, it := range ready {
-		if stop.Load() || sem.Acquire(ctx, 1) != nil {
+		if p.stopped.Load() || sem.Acquire(ctx, 1) != nil {
 			break
 		}
-		if stop.Load() {
+		if p.stopped.Load() {
 			sem.Release(1)
 			break
 		}
@@ -397,14 +406,29 @@ func (p *push) pushReady(ctx context.Context, ready []*item, parents map[target.
 			defer wg.Done()
 			defer sem.Release(1)
 			if p.pushOne(ctx, it, parents) {
-				stop.Store(true)
+				p.stopped.Store(true)
 			}
 		}()
 	}
 	wg.Wait()
 	// Records never started (the batch stopped, or ctx ended) wait.
 	markRest(ready, syncstatus.Waiting)
-	return stop.Load() || ctx.Err() != nil
+	return p.stopped.Load() || ctx.Err() != nil
+}
+
+// mustWait reports whether the item is a create that may still be in
+// flight from an earlier attempt: its push must wait before it looks it
+// up.
+func (it *item) mustWait() bool { return it.unsettled != nil && time.Until(*it.unsettled) > 0 }
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 func markRest(items []*item, o syncstatus.Outcome) {

@@ -96,6 +96,12 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 
 	switched := false
 	for {
+		if p.stopped.Load() {
+			// Another record of the batch met a hold, a pause or a long
+			// rate limit: send nothing more.
+			it.outcome = syncstatus.Waiting
+			return true
+		}
 		it.sent = true
 		var res target.Result
 		var err error
@@ -164,7 +170,7 @@ func (p *push) pushOne(ctx context.Context, it *item, parents map[target.Ref]dbs
 			}
 			continue
 		case v.Class == target.Hold:
-			it.outcome = syncstatus.Waiting
+			it.outcome, it.held = syncstatus.Waiting, true
 			p.hold(ctx, v.Failure)
 			return true
 		case v.Class == target.Permanent:
@@ -219,7 +225,7 @@ func (p *push) failed(ctx context.Context, it *item, err error) bool {
 		p.snooze(max(v.RetryAfter, time.Second))
 		return true
 	case v.Class == target.Hold:
-		it.outcome = syncstatus.Waiting
+		it.outcome, it.held = syncstatus.Waiting, true
 		p.hold(ctx, v.Failure)
 		return true
 	case v.Class == target.Permanent:

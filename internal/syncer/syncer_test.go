@@ -593,6 +593,62 @@ func TestHold(t *testing.T) {
 	}
 }
 
+// TestHoldProbes: while a probe is out, every other push keeps still; a
+// probe that learnt nothing of the hold (it sent nothing, or met another
+// failure) does not lift it, and lets the next probe come at once.
+func TestHoldProbes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	holdNow := func(t *testing.T, b *testBundle) {
+		t.Helper()
+		_, err := b.q.PutHold(ctx, dbsqlc.PutHoldParams{Target: string(channel.Name), Reason: "points pool too low", Detail: "402", ProbeSeconds: 0})
+		require.NoError(t, err)
+	}
+
+	t.Run("LosingTheProbeSendsNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, bundleOptions{probe: time.Hour})
+		holdNow(t, b)
+		// Another process takes the probe first.
+		_, err := b.q.TakeHoldProbe(ctx, dbsqlc.TakeHoldProbeParams{Target: string(channel.Name), ProbeSeconds: 3600})
+		require.NoError(t, err)
+		for i := 0; i < 3; i++ {
+			res := b.push(t, "user", b.set.Users[i].ChannelUserID)
+			require.Equal(t, "points pool too low", res.Held)
+		}
+		require.Zero(t, b.fake.count("create"), "no push sends while the probe is out")
+	})
+
+	t.Run("AProbeThatSentNothingLiftsNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, bundleOptions{probe: time.Hour})
+		id := b.set.Users[0].ChannelUserID
+		// A create whose answer was lost: the target holds the record.
+		b.fake.lostAnswers = 1
+		require.Equal(t, 1, b.push(t, "user", id).Failed)
+		holdNow(t, b)
+		res := b.push(t, "user", id)
+		require.Equal(t, 1, res.Adopted, "the probe's record was found by a lookup, nothing sent")
+		h, err := b.q.GetHold(ctx, string(channel.Name))
+		require.NoError(t, err, "the hold stays: nothing was asked of the target")
+		require.Less(t, time.Until(h.NextProbeAt), time.Minute, "the next probe comes at once, not an hour later")
+		require.Equal(t, 1, b.fake.count("create"))
+	})
+
+	t.Run("AProbeThatMetAnotherFailureLiftsNothing", func(t *testing.T) {
+		t.Parallel()
+		b := setup(t, bundleOptions{probe: time.Hour})
+		holdNow(t, b)
+		b.fake.failNext["create"] = []error{&fakeErr{target.Failure{Class: target.Transient, Answered: true, Reason: "500"}}}
+		res := b.push(t, "user", b.set.Users[0].ChannelUserID, b.set.Users[1].ChannelUserID)
+		require.Equal(t, 1, b.fake.count("create"), "one record probes")
+		require.Equal(t, 1, res.Failed)
+		h, err := b.q.GetHold(ctx, string(channel.Name))
+		require.NoError(t, err)
+		require.Less(t, time.Until(h.NextProbeAt), time.Minute, "the next probe comes at once, not an hour later")
+	})
+}
+
 // TestLeaseKeptWhileWaitingForParents: a record waiting in place for its
 // parent stays leased to its push (so that a push killed while waiting
 // leaves leases to sweep), and is released when the push gives it back.
