@@ -177,7 +177,7 @@ func main() {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c cmd
 	parser, err := kong.New(&c, kong.Name("apihubsim"),
-		kong.Description("Strict in-memory simulators of the APIHub platform (user centre)."),
+		kong.Description("Strict in-memory simulators of the APIHub platform: the user centre, and points and projects."),
 		kong.Writers(stdout, stderr))
 	if err != nil {
 		return fmt.Errorf("build flags: %w", err)

@@ -183,3 +183,26 @@ func TestFlagsTakeFaultsAsJSON(t *testing.T) {
 	_, err = cli.Points.Config(nil)
 	require.ErrorContains(t, err, "faults flag")
 }
+
+// TestFlagsPoolZeroIsAnEmptyPool: --points-pool-cents 0 starts with an
+// empty pool (every recharge 402 until a top-up), not with the default.
+func TestFlagsPoolZeroIsAnEmptyPool(t *testing.T) {
+	t.Parallel()
+	var cli struct {
+		Points pointssim.Flags `embed:"" prefix:"points-"`
+	}
+	parser, err := kong.New(&cli, kong.Exit(func(int) { t.Fatal("kong exited") }))
+	require.NoError(t, err)
+	_, err = parser.Parse([]string{"--points-pool-cents", "0"})
+	require.NoError(t, err)
+	cfg, err := cli.Points.Config(nil)
+	require.NoError(t, err)
+	sim := pointssim.New(cfg)
+	require.Zero(t, sim.Pool())
+
+	_, err = parser.Parse(nil)
+	require.NoError(t, err)
+	cfg, err = cli.Points.Config(nil)
+	require.NoError(t, err)
+	require.EqualValues(t, pointssim.DefaultPoolCents, pointssim.New(cfg).Pool(), "left out: the default")
+}

@@ -21,7 +21,7 @@ import (
 type Flags struct {
 	APIKeys     []string      `name:"api-key" env:"API_KEYS" default:"sk-apihubsim-points" help:"API keys accepted in X-API-Key (repeatable; env: comma-separated; prefer the environment: flags show in ps)."`
 	TokenTTL    time.Duration `name:"token-ttl" env:"TOKEN_TTL" default:"7200s" help:"Lifetime of a bearer token from apikeys/token."`
-	PoolCents   int64         `name:"pool-cents" env:"POOL_CENTS" default:"10000000" help:"The developer's points pool at the start, in cents."`
+	PoolCents   int64         `name:"pool-cents" env:"POOL_CENTS" default:"10000000" help:"The developer's points pool at the start, in cents (0: empty, every recharge answers 402 until a top-up)."`
 	Prefix      string        `name:"prefix" env:"PREFIX" default:"/api/v1/apihub" help:"Path prefix of the points and projects API."`
 	AdminPrefix string        `name:"admin-prefix" env:"ADMIN_PREFIX" default:"/_sim/points" help:"Path prefix of its admin endpoints (stats, state, ledger, duplicates, credits, requests, faults, pool, keys, tokens, publish, unpublish, charge, reset)."`
 	MaxPageSize int           `name:"max-page-size" env:"MAX_PAGE_SIZE" default:"100" help:"Largest page_size of the ledger."`
@@ -54,6 +54,7 @@ func (f Flags) Config(logger *slog.Logger) (Config, error) {
 		APIKeys:     f.APIKeys,
 		TokenTTL:    f.TokenTTL,
 		PoolCents:   f.PoolCents,
+		EmptyPool:   f.PoolCents == 0,
 		MaxPageSize: f.MaxPageSize,
 		Faults:      faults,
 		Logger:      logger,

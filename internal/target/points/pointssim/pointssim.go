@@ -138,8 +138,11 @@ type Config struct {
 	// token answer's expires_in is it in whole seconds, rounded up.
 	TokenTTL time.Duration
 	// PoolCents is the developer's pool at the start (default
-	// DefaultPoolCents; use SetPool for an empty pool).
+	// DefaultPoolCents, unless EmptyPool).
 	PoolCents int64
+	// EmptyPool starts the pool at 0 (every recharge answers 402 until a
+	// top-up); PoolCents is then ignored.
+	EmptyPool bool
 	// Projects are the forms published from the start.
 	Projects []Project
 	// MaxPageSize is the largest page_size of the ledger (default 100).
@@ -176,7 +179,10 @@ func (c Config) withDefaults() Config {
 	if c.TokenTTL == 0 {
 		c.TokenTTL = DefaultTokenTTL
 	}
-	if c.PoolCents == 0 {
+	switch {
+	case c.EmptyPool:
+		c.PoolCents = 0
+	case c.PoolCents == 0:
 		c.PoolCents = DefaultPoolCents
 	}
 	if c.MaxPageSize == 0 {
