@@ -236,13 +236,13 @@ var cliSpec struct {
 }
 
 // Garbage collector defaults for the worker, unless GOGC or GOMEMLIMIT set
-// their own: collect when the heap has grown by 400% rather than 100% (a
-// push's garbage is short-lived, and collecting it four times as often cost
-// about a sixth of the worker's CPU on a first bulk run), but never let the
-// heap pass 150 MiB without collecting.
+// their own: collect when the heap has grown by 200% rather than 100% (a
+// push's garbage is short-lived: collecting it twice as often cost about a
+// tenth of the worker's CPU on a first bulk run), but never let the heap
+// pass 100 MiB without collecting, so the worker stays well under 200 MB.
 const (
-	gcPercent   = 400
-	memoryLimit = 150 << 20
+	gcPercent   = 200
+	memoryLimit = 100 << 20
 )
 
 func main() {
