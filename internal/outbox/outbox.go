@@ -163,15 +163,10 @@ func (r *Relay) pass(ctx context.Context) (int, error) {
 func (r *Relay) Run(ctx context.Context) {
 	wake := make(chan struct{}, 1)
 	go r.listen(ctx, wake)
-	var marked time.Time
+	go r.markAlive(ctx)
 	for {
 		if _, err := r.RelayOnce(ctx); err != nil && ctx.Err() == nil {
 			r.logger.WarnContext(ctx, "outbox relay", slog.String("error", err.Error()))
-		} else if err == nil && time.Since(marked) >= MarkEvery {
-			// Tell `enqueue all --wait` that the outbox is being relayed.
-			if err := dbsqlc.New(r.pool).MarkRelayPass(ctx); err == nil {
-				marked = time.Now()
-			}
 		}
 		wait := r.cfg.PollInterval
 		if next, err := dbsqlc.New(r.pool).NextOutboxDue(ctx, dbsqlc.NextOutboxDueParams{
@@ -189,6 +184,30 @@ func (r *Relay) Run(ctx context.Context) {
 			return
 		case <-wake:
 			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// markAlive records every MarkEvery that this relay runs (outbox_relay),
+// for `enqueue all --wait`. It runs beside the relay's loop, and commits
+// without waiting for the disk, so that the mark never delays an event.
+func (r *Relay) markAlive(ctx context.Context) {
+	t := time.NewTicker(MarkEvery)
+	defer t.Stop()
+	for {
+		err := pgx.BeginFunc(ctx, r.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+				return err
+			}
+			return dbsqlc.New(tx).MarkRelayPass(ctx)
+		})
+		if err != nil && ctx.Err() == nil {
+			r.logger.DebugContext(ctx, "mark outbox relay alive", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
 		case <-t.C:
 		}
 	}
