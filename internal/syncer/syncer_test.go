@@ -781,7 +781,10 @@ func TestSideBySide(t *testing.T) {
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, res.SnoozeFor, time.Hour, "the job waits out the rate limit")
 		require.Equal(t, 8, res.Created+res.Waiting, "every record is pushed or waits: none lost")
-		require.LessOrEqual(t, res.Created, 1, "at most the one request in flight beside the refused one completes")
+		// Requests already on their way when the refusal came back may
+		// complete; the rest are never sent.
+		require.Positive(t, res.Waiting, "the records not yet sent wait")
+		require.Less(t, b.fake.count("create"), len(ids), "the batch stopped sending")
 		for _, id := range ids {
 			st := b.state(t, "user", id)
 			require.Nil(t, st.LeaseUntil, "no lease is left behind")
