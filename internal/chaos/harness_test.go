@@ -312,6 +312,14 @@ func (s *sim) call(t *testing.T, method, path string, body, out any) {
 	adminCall(t, s.admin+path, method, body, out)
 }
 
+// adminGet reads a simulator's admin endpoint into a T.
+func adminGet[T any](t *testing.T, endpoint string) T {
+	t.Helper()
+	var v T
+	adminCall(t, endpoint, http.MethodGet, nil, &v)
+	return v
+}
+
 // adminCall calls a simulator's admin endpoint with body (JSON, if
 // not nil) and decodes its answer into out (if not nil), numbers as
 // json.Number; any answer but 200 fails the test.

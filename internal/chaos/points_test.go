@@ -62,31 +62,19 @@ func startPointsSim(t *testing.T, name string, f pointssim.Faults) *pointsSim {
 }
 
 func (s *pointsSim) stats(t *testing.T) pointssim.Stats {
-	t.Helper()
-	var st pointssim.Stats
-	adminCall(t, s.admin+"/stats", http.MethodGet, nil, &st)
-	return st
+	return adminGet[pointssim.Stats](t, s.admin+"/stats")
 }
 
 func (s *pointsSim) state(t *testing.T) pointssim.State {
-	t.Helper()
-	var st pointssim.State
-	adminCall(t, s.admin+"/state", http.MethodGet, nil, &st)
-	return st
+	return adminGet[pointssim.State](t, s.admin+"/state")
 }
 
 func (s *pointsSim) requests(t *testing.T) []pointssim.Request {
-	t.Helper()
-	var r []pointssim.Request
-	adminCall(t, s.admin+"/requests", http.MethodGet, nil, &r)
-	return r
+	return adminGet[[]pointssim.Request](t, s.admin+"/requests")
 }
 
 func (s *pointsSim) duplicates(t *testing.T) pointssim.DuplicateReport {
-	t.Helper()
-	var d pointssim.DuplicateReport
-	adminCall(t, s.admin+"/duplicates", http.MethodGet, nil, &d)
-	return d
+	return adminGet[pointssim.DuplicateReport](t, s.admin+"/duplicates")
 }
 
 // setPool sets the developer's pool.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -51,31 +50,19 @@ func startUCSim(t *testing.T, name string, f ucsim.Faults) *ucSim {
 }
 
 func (s *ucSim) state(t *testing.T) ucsim.State {
-	t.Helper()
-	var st ucsim.State
-	adminCall(t, s.admin+"/state", http.MethodGet, nil, &st)
-	return st
+	return adminGet[ucsim.State](t, s.admin+"/state")
 }
 
 func (s *ucSim) stats(t *testing.T) ucsim.Stats {
-	t.Helper()
-	var st ucsim.Stats
-	adminCall(t, s.admin+"/stats", http.MethodGet, nil, &st)
-	return st
+	return adminGet[ucsim.Stats](t, s.admin+"/stats")
 }
 
 func (s *ucSim) duplicates(t *testing.T) ucsim.DuplicateReport {
-	t.Helper()
-	var d ucsim.DuplicateReport
-	adminCall(t, s.admin+"/duplicates", http.MethodGet, nil, &d)
-	return d
+	return adminGet[ucsim.DuplicateReport](t, s.admin+"/duplicates")
 }
 
 func (s *ucSim) requests(t *testing.T) []ucsim.Request {
-	t.Helper()
-	var r []ucsim.Request
-	adminCall(t, s.admin+"/requests", http.MethodGet, nil, &r)
-	return r
+	return adminGet[[]ucsim.Request](t, s.admin+"/requests")
 }
 
 // ucReadEndpoints are the user centre's endpoints that change nothing.
