@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/chansync/chansync/internal/control"
+	"github.com/chansync/chansync/internal/target"
 )
 
 type verifyCmd struct {
@@ -87,12 +88,35 @@ func printVerify(w io.Writer, rep control.VerifyReport, max int) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	n := len(rep.Differences)
 	switch {
 	case rep.Clean():
 		fmt.Fprintln(w, "no difference")
 	case rep.Fixed > 0:
-		fmt.Fprintf(w, "%d differences; enqueued %d repairs\n", len(rep.Differences), rep.Fixed)
+		fmt.Fprintf(w, "%s; enqueued %s\n", count(n, "difference"), count(rep.Fixed, "repair"))
+	case repairable(rep) > 0:
+		fmt.Fprintf(w, "%s (run with --fix to enqueue %s)\n", count(n, "difference"), count(repairable(rep), "repair"))
 	default:
-		fmt.Fprintf(w, "%d differences (run with --fix to enqueue the repairs)\n", len(rep.Differences))
+		fmt.Fprintf(w, "%s (extras and duplicates are reported only: chansync deletes nothing on a target)\n", count(n, "difference"))
 	}
+}
+
+// repairable counts the differences --fix repairs: missing and different
+// records.
+func repairable(rep control.VerifyReport) int {
+	n := 0
+	for _, d := range rep.Differences {
+		if d.Problem == target.Missing || d.Problem == target.Different {
+			n++
+		}
+	}
+	return n
+}
+
+// count renders n and noun, plural unless n is 1.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
