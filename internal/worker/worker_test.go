@@ -540,5 +540,8 @@ func TestIngestReachesChannel(t *testing.T) {
 		_, ok := b.sim.Records("user")["U-INGEST-1"]
 		return ok
 	}, 30*time.Second, 20*time.Millisecond, "the ingested user reaches the channel")
+	// The channel holds the user before the push's outcome is written:
+	// wait for the job to finish before reading the record's state.
+	b.drain(t)
 	require.Equal(t, syncstatus.Synced, b.state(t, "user", "U-INGEST-1").Status)
 }
