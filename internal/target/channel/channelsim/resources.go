@@ -204,7 +204,7 @@ func (s *Server) apply(k kind, m map[string]any, raw []byte, update bool, id str
 	if update {
 		_, hasID := m[ki.idField]
 		chID, createdAt, found := st.update(id, body, hasID, now, idx)
-		if !found { // records are never deleted; only Reset can get here
+		if !found { // removed since it was looked up (Remove, Reset)
 			return applied{}, &rejection{ki.name + " " + id + " not found (use POST to create it)"}
 		}
 		ks.updates.Add(1)
@@ -428,23 +428,58 @@ func (s *Server) Count(kindName string) int {
 // channel's own id; a rejected body gives an error that carries the 1001
 // message. An unknown kind is an error wrapping ErrUnknownKind.
 func (s *Server) Insert(kindName string, body []byte) (string, error) {
-	k, found := parseKind(kindName)
-	if !found {
-		return "", fmt.Errorf("channelsim: insert: %w %q", ErrUnknownKind, kindName)
+	k, m, id, err := decodeStored("insert", kindName, body)
+	if err != nil {
+		return "", err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var m map[string]any
-	if err := dec.Decode(&m); err != nil {
-		return "", fmt.Errorf("channelsim: insert %s: %w", kinds[k].name, err)
-	}
-	if m == nil {
-		return "", fmt.Errorf("channelsim: insert %s: %w: body must be a JSON object", kinds[k].name, ErrRejected)
-	}
-	id, _ := m[kinds[k].idField].(string)
 	res, err := s.apply(k, m, body, false, id)
 	if err != nil {
 		return "", fmt.Errorf("channelsim: insert %s %s: %w", kinds[k].name, id, err)
 	}
 	return res.channelID, nil
+}
+
+// Update stores body over the record of kindName it names, as an accepted
+// PUT would, without a request: for tests that change what the channel
+// holds behind chansync's back. The body is validated as a PUT's is.
+func (s *Server) Update(kindName string, body []byte) error {
+	k, m, id, err := decodeStored("update", kindName, body)
+	if err != nil {
+		return err
+	}
+	if _, err := s.apply(k, m, body, true, id); err != nil {
+		return fmt.Errorf("channelsim: update %s %s: %w", kinds[k].name, id, err)
+	}
+	return nil
+}
+
+// Remove forgets the record of kindName named id, as if the channel had
+// lost it (the API itself deletes nothing); it reports whether the record
+// was there.
+func (s *Server) Remove(kindName, id string) (bool, error) {
+	k, found := parseKind(kindName)
+	if !found {
+		return false, fmt.Errorf("channelsim: remove: %w %q", ErrUnknownKind, kindName)
+	}
+	return s.stores[k].remove(id), nil
+}
+
+// decodeStored decodes the body given to Insert or Update (op): a JSON
+// object of kindName, named by its id field.
+func decodeStored(op, kindName string, body []byte) (kind, map[string]any, string, error) {
+	k, found := parseKind(kindName)
+	if !found {
+		return 0, nil, "", fmt.Errorf("channelsim: %s: %w %q", op, ErrUnknownKind, kindName)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return 0, nil, "", fmt.Errorf("channelsim: %s %s: %w", op, kinds[k].name, err)
+	}
+	if m == nil {
+		return 0, nil, "", fmt.Errorf("channelsim: %s %s: %w: body must be a JSON object", op, kinds[k].name, ErrRejected)
+	}
+	id, _ := m[kinds[k].idField].(string)
+	return k, m, id, nil
 }

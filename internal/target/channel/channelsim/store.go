@@ -3,6 +3,7 @@ package channelsim
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"sync"
 )
@@ -69,6 +70,19 @@ func (st *store) insert(ki *kindInfo, e *entry) bool {
 	e.channelID = channelID(ki.digit, st.seq)
 	st.byID[e.id] = e
 	st.order = append(st.order, e)
+	return true
+}
+
+// remove forgets a record; it reports false if the id was not there.
+func (st *store) remove(id string) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	e, ok := st.byID[id]
+	if !ok {
+		return false
+	}
+	delete(st.byID, id)
+	st.order = slices.DeleteFunc(st.order, func(o *entry) bool { return o == e })
 	return true
 }
 
