@@ -28,7 +28,7 @@
 //	ends (recruitment, work, licence)  not before their starts
 //	times and dates                    years 1900..9999
 //	ID numbers                         a real birth date, 1900 to today
-//	business_license.expiry_date       a date, or 长期 (see NoExpiry)
+//	business_license.expiry_date       a date, or 长期 (see NoExpiry: not sent)
 //
 // Every string must be valid UTF-8 and hold no control characters other
 // than newline and tab. Normalisation, done in place by the per-payload

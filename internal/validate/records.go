@@ -331,18 +331,21 @@ func optionalTime(errs *Errors, field string, s *string) (time.Time, bool) {
 }
 
 // NoExpiry are the words a business licence's expiry_date may hold instead
-// of a date: the licence does not expire. They are sent as written.
+// of a date: the licence does not expire.
 var NoExpiry = []string{"长期", "长期有效", "永久"}
 
 // expiryDate checks an optional expiry_date: a date (see optionalDate) or
-// one of the NoExpiry words. It returns the date, and whether there is one.
+// one of the NoExpiry words, which it clears: the field is then not sent.
+// It returns the date, and whether there is one.
 //
-// The seed says only "有效期至" (valid until); channel-api.md writes the
-// nested dates YYYY-MM-DD; a licence that never expires says 长期, and that
-// is no reason to hold a company back.
+// The seed says only "有效期至" (valid until). A licence that never expires
+// says 长期 in the HR system's row, and that is no reason to hold a company
+// back; but channel-api.md writes the nested dates YYYY-MM-DD, and the
+// field is optional, so "no expiry" goes out as no expiry_date.
 func expiryDate(errs *Errors, field string, s *string) (time.Time, bool) {
 	*s = strings.TrimSpace(*s)
 	if slices.Contains(NoExpiry, *s) {
+		*s = ""
 		return time.Time{}, false
 	}
 	var own Errors

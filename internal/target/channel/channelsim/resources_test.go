@@ -210,8 +210,9 @@ func badCases() []badCase {
 	addFunc("payments", "PaymentTimeBad", set("payment_time", "2024/02/20 10:00:00"), "payment_time: must be a UTC time")
 	addFunc("users", "CertificationTimeBad", set("live_certification.certification_time", "2024-01-15T10:30:00+08:00"), "live_certification.certification_time: must be a UTC time")
 	addFunc("companies", "IssueDateSlashes", set("business_license.issue_date", "2020/01/01"), "business_license.issue_date: must be a date YYYY-MM-DD")
-	addFunc("companies", "ExpiryDateIsTime", set("business_license.expiry_date", "2050-12-31T00:00:00Z"), "business_license.expiry_date: must be a date YYYY-MM-DD or 长期")
-	addFunc("companies", "ExpiryDateOtherWord", set("business_license.expiry_date", "forever"), "business_license.expiry_date: must be a date YYYY-MM-DD or 长期")
+	addFunc("companies", "ExpiryDateIsTime", set("business_license.expiry_date", "2050-12-31T00:00:00Z"), "business_license.expiry_date: must be a date YYYY-MM-DD")
+	addFunc("companies", "ExpiryDateLongTerm", set("business_license.expiry_date", "长期"), "business_license.expiry_date: must be a date YYYY-MM-DD")
+	addFunc("companies", "ExpiryDateOtherWord", set("business_license.expiry_date", "forever"), "business_license.expiry_date: must be a date YYYY-MM-DD")
 	addFunc("companies", "IssueDateNotADay", set("business_license.issue_date", "2021-02-29"), "business_license.issue_date: must be a date")
 	addFunc("payments", "WorkDateStartCompact", set("payment_basis.work_date_start", "20240201"), "payment_basis.work_date_start: must be a date")
 	addFunc("payments", "WorkDateEndNotADay", set("payment_basis.work_date_end", "2024-02-30"), "payment_basis.work_date_end: must be a date")
@@ -342,11 +343,6 @@ func TestValidation(t *testing.T) {
 				}
 				setPath(m, "live_certification.photos", photos)
 				setPath(m, "live_certification.face_score", -0.5)
-				return m
-			}},
-			{"CompanyLicenceLongTerm", "companies", func() map[string]any {
-				m := company("X1")
-				setPath(m, "business_license.expiry_date", "长期")
 				return m
 			}},
 			{"CompanyLongScope", "companies", func() map[string]any { m := company("X1"); m["business_scope"] = strings.Repeat("经", 6000); return m }},

@@ -43,13 +43,7 @@ const (
 	fMobile            // 1[3-9] + 9 digits
 	fCreditCode        // GB 32100
 	fPositive          // a number > 0
-	fExpiryDate        // YYYY-MM-DD, or a word for "does not expire" (noExpiry)
 )
-
-// noExpiry are the words a business licence's expiry_date may hold instead
-// of a date: the seed says only "有效期至", and a licence that never expires
-// reads 长期.
-var noExpiry = []string{"长期", "长期有效", "永久"}
 
 // field is one field of a body or nested object.
 type field struct {
@@ -143,7 +137,7 @@ var kinds = [numKinds]kindInfo{
 				str("license_number", true),
 				str("license_photo", false),
 				{name: "issue_date", typ: tString, format: fDate},
-				{name: "expiry_date", typ: tString, format: fExpiryDate},
+				{name: "expiry_date", typ: tString, format: fDate},
 				{name: "registration_capital", typ: tFloat},
 				{name: "paid_in_capital", typ: tFloat},
 			}},
@@ -416,10 +410,6 @@ func checkFormat(f format, s string) string {
 	case fDate:
 		if !isDate(s) {
 			return "must be a date YYYY-MM-DD, got " + strconv.Quote(s)
-		}
-	case fExpiryDate:
-		if !isDate(s) && !slices.Contains(noExpiry, s) {
-			return "must be a date YYYY-MM-DD or 长期, got " + strconv.Quote(s)
 		}
 	case fIDCard:
 		return checkIDCard(s)
