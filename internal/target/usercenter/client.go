@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"slices"
 	"sync"
 
@@ -135,14 +136,22 @@ func groupAttrs(g *Group) map[string]any {
 	return map[string]any{groupAttrKey: g.ChannelCompanyID, "social_credit_code": g.SocialCreditCode}
 }
 
-// assignRole gives the account the configured role, making the role first
-// if the user centre lacks it (once per process).
+// assignRole gives the account the configured role unless it has it
+// already (the contract does not say a second assignment succeeds), making
+// the role first if the user centre lacks it (once per process).
 func (c *client) assignRole(ctx context.Context, userID string) error {
 	if c.role == "" {
 		return nil
 	}
 	if err := c.ensureRole(ctx); err != nil {
 		return err
+	}
+	roles, err := c.api.ListUserRoles(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if slices.Contains(roles, c.role) {
+		return nil
 	}
 	return c.api.AssignUserRole(ctx, userID, c.role)
 }
@@ -300,6 +309,11 @@ func (c *client) Classify(err error) target.Failure {
 	default:
 		f.Class = target.Transient
 		f.MaybeApplied = !neverSent(ue)
+		// A 5xx is the end of the request only when the user centre itself
+		// said so: a gateway's page (a 502, any 504) may come while the
+		// request is still being applied behind it, and a lookup must then
+		// wait until it can no longer be in flight.
+		f.Answered = ue.Envelope && ue.HTTPStatus != http.StatusGatewayTimeout
 	}
 	return f
 }

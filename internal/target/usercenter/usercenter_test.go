@@ -345,3 +345,88 @@ func TestVerify(t *testing.T) {
 		require.Equal(t, "extra", d.Problem, "only the extra account (chansync deletes nothing) is left: %+v", d)
 	}
 }
+
+// TestClassify: what a failed call means for the record. A 5xx ends the
+// request only when the user centre's own envelope says so; a gateway's
+// page, or any 504, may come while the request is still being applied, so
+// a create's lookup waits until it can no longer be in flight.
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	tgt, err := usercenter.New(usercenter.Settings{BaseURL: "http://127.0.0.1:1", AppKey: ak, SecretKey: sk}, target.Deps{})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		name string
+		err  *ucapi.Error
+		want target.Failure
+	}{
+		{"EnvelopeServerError", &ucapi.Error{HTTPStatus: 500, Envelope: true, Class: ucapi.ClassTransient},
+			target.Failure{Class: target.Transient, MaybeApplied: true, Answered: true}},
+		{"GatewayPage", &ucapi.Error{HTTPStatus: 502, Class: ucapi.ClassTransient},
+			target.Failure{Class: target.Transient, MaybeApplied: true}},
+		{"GatewayTimeoutEnvelope", &ucapi.Error{HTTPStatus: 504, Envelope: true, Class: ucapi.ClassTransient},
+			target.Failure{Class: target.Transient, MaybeApplied: true}},
+		{"NoAnswer", &ucapi.Error{Class: ucapi.ClassTransient},
+			target.Failure{Class: target.Transient, MaybeApplied: true}},
+		{"Unauthorized", &ucapi.Error{HTTPStatus: 401, Envelope: true, Class: ucapi.ClassAuth},
+			target.Failure{Class: target.Hold, Hold: usercenter.HoldAuth, Answered: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := tgt.Client.Classify(tc.err)
+			got.Reason = ""
+			require.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// TestMemberRole: with APIHUB_MEMBER_ROLE set, the role is made once and
+// every account has it; an account that has it already is not assigned it
+// again when it is updated.
+func TestMemberRole(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := dbtest.New(t)
+	sim := ucsimtest.Start(t, ucsim.Config{AppKey: ak, SecretKey: sk, RecordRequests: true})
+	tgt, err := usercenter.New(usercenter.Settings{
+		BaseURL: sim.BaseURL(), AppKey: ak, SecretKey: sk, MemberRole: "worker", Timeout: 2 * time.Second,
+	}, target.Deps{})
+	require.NoError(t, err)
+	reg, err := target.NewRegistry(tgt)
+	require.NoError(t, err)
+	engine, err := syncer.New(syncer.Config{Pool: s.Pool, Registry: reg})
+	require.NoError(t, err)
+	set := datagen.Generate(datagen.Options{Records: 60, Seed: 11})
+	require.NoError(t, set.LoadQuiet(ctx, s.Pool))
+	account, err := reg.Kind("account")
+	require.NoError(t, err)
+	var users []string
+	for _, u := range set.Users {
+		users = append(users, u.ChannelUserID)
+	}
+	assigns := func() int {
+		n := 0
+		for _, r := range sim.Requests() {
+			if r.Endpoint == "assign-user-role" {
+				n++
+			}
+		}
+		return n
+	}
+
+	_, err = engine.Push(ctx, account, users, syncer.Options{})
+	require.NoError(t, err)
+	accounts := sim.Accounts()
+	require.Len(t, accounts, len(users))
+	for _, a := range accounts {
+		require.Contains(t, a.Roles, "worker", "account %s", a.Username)
+	}
+	require.Len(t, sim.Roles(), 1)
+	require.Equal(t, len(users), assigns(), "one assignment per account")
+
+	_, err = s.Pool.Exec(ctx, `UPDATE users SET name = name || '改' WHERE channel_user_id = $1`, users[0])
+	require.NoError(t, err)
+	res, err := engine.Push(ctx, account, users[:1], syncer.Options{})
+	require.NoError(t, err)
+	require.Equal(t, 1, res.Updated)
+	require.Equal(t, len(users), assigns(), "the updated account has the role: not assigned again")
+}

@@ -654,6 +654,7 @@ func (c *Client) call(ctx context.Context, route string, query url.Values, body 
 		c.logDone(ctx, route, resp.StatusCode, "", start)
 		return nil
 	case isEnvelope:
+		e.Envelope = true
 		e.Code, e.Trace, e.Class = codeText(env.Code), cut(env.Trace), classOfStatus(resp.StatusCode)
 		e.Message = cut(env.Msg)
 		if e.Message == "" {

@@ -57,6 +57,10 @@ type Error struct {
 	Route string
 	// HTTPStatus is the answer's status; 0 if none came.
 	HTTPStatus int
+	// Envelope is set when the answer was the user centre's own envelope,
+	// not a page from something in front of it (a gateway's 502 or 504
+	// may come while the user centre still works on the request).
+	Envelope bool
 	// Code is the envelope's code as text (a number is rendered in
 	// decimal); "" when the answer had none.
 	Code string
