@@ -59,6 +59,7 @@ func (v *verifier) verifyListed(ctx context.Context, k *target.Kind, list func(c
 		want[id] = true
 	}
 	seen := map[string]int{}
+	listed := 0
 	for page := 1; ; page++ {
 		p, err := list(ctx, channelapi.ListParams{Page: page, PageSize: verifyPageSize})
 		if err != nil {
@@ -66,12 +67,16 @@ func (v *verifier) verifyListed(ctx context.Context, k *target.Kind, list func(c
 		}
 		remote := map[string]json.RawMessage{}
 		var ids []string
+		fresh := 0
 		for _, item := range p.Items {
 			id := idOf(item, k.IDField)
 			if id == "" {
 				continue
 			}
 			seen[id]++
+			if seen[id] == 1 {
+				fresh++
+			}
 			if seen[id] == 2 {
 				report(target.Difference{Ref: k.Ref(id), Problem: target.Duplicate, Detail: "listed more than once"})
 			}
@@ -88,7 +93,12 @@ func (v *verifier) verifyListed(ctx context.Context, k *target.Kind, list func(c
 		if err := compare(ctx, k, local, ids, remote, report); err != nil {
 			return err
 		}
-		if len(p.Items) < verifyPageSize || (p.Total > 0 && page*verifyPageSize >= p.Total) {
+		// The last page is the one that reaches total, or one that lists
+		// nothing new (an empty page; or a channel that ignores the page
+		// asked for, which must not keep verify reading). A short page is
+		// not: a channel may serve fewer than asked for.
+		listed += len(p.Items)
+		if fresh == 0 || (p.Total > 0 && listed >= p.Total) {
 			break
 		}
 	}

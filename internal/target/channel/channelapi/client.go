@@ -410,7 +410,9 @@ func (c *Client) list(ctx context.Context, kind channelbody.Resource, p ListPara
 }
 
 // decodePage reads a list answer leniently: an array, or an object holding
-// the array under list, items, records or data, with optional paging.
+// the array under list, items, records or data, with optional paging. An
+// object with no such array is an error (read as an empty page, it would
+// make every record look missing), unless its total says 0.
 func decodePage(data json.RawMessage) (Page, error) {
 	var page Page
 	trimmed := bytes.TrimSpace(data)
@@ -425,11 +427,13 @@ func decodePage(data json.RawMessage) (Page, error) {
 	if err := json.Unmarshal(trimmed, &obj); err != nil {
 		return page, fmt.Errorf("decode list: %w", err)
 	}
+	found := false
 	for _, key := range []string{"list", "items", "records", "data"} {
 		if raw, ok := obj[key]; ok {
 			if err := json.Unmarshal(raw, &page.Items); err != nil {
 				return page, fmt.Errorf("decode list %s: %w", key, err)
 			}
+			found = true
 			break
 		}
 	}
@@ -442,6 +446,9 @@ func decodePage(data json.RawMessage) (Page, error) {
 				}
 			}
 		}
+	}
+	if !found && !bytes.Equal(bytes.TrimSpace(obj["total"]), []byte("0")) {
+		return page, errors.New("decode list: the answer holds no list (list, items, records or data)")
 	}
 	return page, nil
 }
