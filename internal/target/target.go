@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/chansync/chansync/internal/dbsqlc"
@@ -400,4 +401,18 @@ type Observation struct {
 	Detail string
 	// Took is how long the request took.
 	Took time.Duration
+}
+
+// labelledStatuses are the HTTP statuses StatusCode labels by number.
+var labelledStatuses = map[int]bool{400: true, 401: true, 402: true, 403: true, 404: true, 408: true, 409: true,
+	413: true, 415: true, 422: true, 425: true, 429: true, 500: true, 502: true, 503: true, 504: true}
+
+// StatusCode labels an HTTP status for an Observation's Code: "http_N"
+// for the statuses APIs commonly answer with, "http_other" for any other,
+// so that a hostile or broken server cannot make new series.
+func StatusCode(status int) string {
+	if labelledStatuses[status] {
+		return "http_" + strconv.Itoa(status)
+	}
+	return "http_other"
 }

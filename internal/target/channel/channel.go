@@ -83,11 +83,6 @@ var knownCodes = map[int]bool{
 	channelapi.CodeForbidden: true, channelapi.CodeServer: true,
 }
 
-// knownStatuses are the HTTP statuses labelled by number when an answer
-// has no envelope; any other is "http_other".
-var knownStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 408: true, 409: true,
-	413: true, 425: true, 429: true, 500: true, 502: true, 503: true, 504: true}
-
 // observation turns one request of the channel client into bounded labels.
 func observation(route string, err *channelapi.Error, took time.Duration) target.Observation {
 	o := target.Observation{Target: Name, Route: route, Result: "ok", Took: took}
@@ -112,10 +107,8 @@ func observation(route string, err *channelapi.Error, took time.Duration) target
 		o.Code = "other"
 	case err.HTTPStatus == 0:
 		o.Code = "network"
-	case knownStatuses[err.HTTPStatus]:
-		o.Code = "http_" + strconv.Itoa(err.HTTPStatus)
 	default:
-		o.Code = "http_other"
+		o.Code = target.StatusCode(err.HTTPStatus)
 	}
 	return o
 }

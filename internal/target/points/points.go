@@ -37,7 +37,6 @@ package points
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -153,11 +152,6 @@ func New(s Settings, deps target.Deps) (*target.Target, error) {
 	}, nil
 }
 
-// knownStatuses are the HTTP statuses labelled by number; any other is
-// "http_other".
-var knownStatuses = map[int]bool{400: true, 401: true, 402: true, 403: true, 404: true, 408: true, 409: true,
-	413: true, 415: true, 422: true, 429: true, 500: true, 502: true, 503: true, 504: true}
-
 // observation turns one request of the points client into bounded labels:
 // Result is ok, transient, rate_limited, auth, pool_low or data; Code is
 // http_N for a known status, http_other, redirect, bad_answer (a 2xx the
@@ -187,10 +181,8 @@ func observation(route string, err *pointsapi.Error, took time.Duration) target.
 		o.Code = "bad_answer"
 	case st >= 300 && st < 400:
 		o.Code = "redirect"
-	case knownStatuses[st]:
-		o.Code = "http_" + strconv.Itoa(st)
 	default:
-		o.Code = "http_other"
+		o.Code = target.StatusCode(st)
 	}
 	return o
 }

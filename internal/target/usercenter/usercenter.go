@@ -18,7 +18,6 @@ package usercenter
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -93,11 +92,6 @@ func New(s Settings, deps target.Deps) (*target.Target, error) {
 	}, nil
 }
 
-// knownStatuses are the HTTP statuses labelled by number; any other is
-// "http_other".
-var knownStatuses = map[int]bool{400: true, 401: true, 403: true, 404: true, 408: true, 409: true, 413: true,
-	415: true, 422: true, 429: true, 500: true, 502: true, 503: true, 504: true}
-
 // observation turns one request of the user-centre client into bounded
 // labels.
 func observation(route string, err *ucapi.Error, took time.Duration) target.Observation {
@@ -121,10 +115,8 @@ func observation(route string, err *ucapi.Error, took time.Duration) target.Obse
 		o.Code = "network"
 	case err.HTTPStatus >= 200 && err.HTTPStatus < 300:
 		o.Code = "refused"
-	case knownStatuses[err.HTTPStatus]:
-		o.Code = "http_" + strconv.Itoa(err.HTTPStatus)
 	default:
-		o.Code = "http_other"
+		o.Code = target.StatusCode(err.HTTPStatus)
 	}
 	return o
 }
