@@ -37,9 +37,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_sim NAME LOG BIN ARGS...: starts a simulator and prints its base URL.
+# start_sim VAR BIN ARGS...: starts a simulator, remembers it to be stopped
+# on exit, and sets VAR to the base URL it prints. (It runs in this shell,
+# not in a $(...) subshell, so that its pid reaches pids.)
 start_sim() {
-	local log=$1; shift
+	local var=$1; shift
+	local log
+	log=$(mktemp)
 	"$@" >"$log" 2>&1 &
 	pids+=($!)
 	local url=""
@@ -49,7 +53,8 @@ start_sim() {
 		sleep 0.1
 	done
 	[ -n "$url" ] || { echo "simulator did not start:" >&2; cat "$log" >&2; exit 1; }
-	echo "$url"
+	printf -v "$var" '%s' "$url"
+	export "${var?}"
 }
 
 say "migrate (twice: the second run is a no-op)"
@@ -61,12 +66,10 @@ say "load a sample data set"
 
 say "start the simulators"
 export CHANNEL_APPKEY=demo-appkey CHANNEL_SECRET=demo-secret-$RANDOM$RANDOM
-CHANNEL_BASE_URL=$(start_sim "$(mktemp)" "$BIN/channelsim" --addr 127.0.0.1:0 --appkey "$CHANNEL_APPKEY" --secret "$CHANNEL_SECRET")
-export CHANNEL_BASE_URL
+start_sim CHANNEL_BASE_URL "$BIN/channelsim" --addr 127.0.0.1:0 --appkey "$CHANNEL_APPKEY" --secret "$CHANNEL_SECRET"
 echo "channel simulator at $CHANNEL_BASE_URL"
 export APIHUB_AK=demo-ak APIHUB_SK=demo-sk-$RANDOM$RANDOM APIHUB_API_KEY=sk-demo-$RANDOM$RANDOM
-APIHUB_BASE_URL=$(APIHUBSIM_POINTS_API_KEYS="$APIHUB_API_KEY" start_sim "$(mktemp)" "$BIN/apihubsim" --addr 127.0.0.1:0 --uc-ak "$APIHUB_AK" --uc-sk "$APIHUB_SK")
-export APIHUB_BASE_URL
+APIHUBSIM_POINTS_API_KEYS="$APIHUB_API_KEY" start_sim APIHUB_BASE_URL "$BIN/apihubsim" --addr 127.0.0.1:0 --uc-ak "$APIHUB_AK" --uc-sk "$APIHUB_SK"
 echo "APIHub simulator (user centre, points) at $APIHUB_BASE_URL"
 
 say "start a worker"
