@@ -290,6 +290,19 @@ func startSim(t *testing.T, name string, args ...string) *sim {
 	return &sim{proc: p, base: base, admin: strings.TrimSuffix(base, "/api/v1") + "/_sim"}
 }
 
+// apihubListening finds apihubsim's base URL in its log.
+var apihubListening = regexp.MustCompile(`apihubsim listening on (http://\S+)`)
+
+// startAPIHubSim starts apihubsim named name on a free port, recording
+// requests, with env and its target's own args (credentials and faults),
+// and returns it with its base URL (APIHUB_BASE_URL).
+func startAPIHubSim(t *testing.T, name string, env []string, args ...string) (*proc, string) {
+	t.Helper()
+	p := startProc(t, name, "apihubsim", env, append([]string{"--addr", "127.0.0.1:0", "--record-requests",
+		"--log-level", "warn", "--seed", strconv.Itoa(len(name))}, args...)...)
+	return p, waitListening(t, p, apihubListening)
+}
+
 // waitListening waits for a simulator to print the line re matches and
 // returns its first group (the URL it serves).
 func waitListening(t *testing.T, p *proc, re *regexp.Regexp) string {

@@ -53,11 +53,8 @@ func startPointsSim(t *testing.T, name string, f pointssim.Faults) *pointsSim {
 	t.Helper()
 	faults, err := json.Marshal(f)
 	require.NoError(t, err)
-	p := startProc(t, name, "apihubsim", []string{"APIHUBSIM_POINTS_API_KEYS=" + pointsKey},
-		"--addr", "127.0.0.1:0", "--record-requests", "--log-level", "warn",
-		"--seed", strconv.Itoa(len(name)), "--points-faults", string(faults),
-		"--points-pool-cents", strconv.FormatInt(pointsPool, 10))
-	base := waitListening(t, p, ucListening)
+	p, base := startAPIHubSim(t, name, []string{"APIHUBSIM_POINTS_API_KEYS=" + pointsKey},
+		"--points-faults", string(faults), "--points-pool-cents", strconv.FormatInt(pointsPool, 10))
 	return &pointsSim{proc: p, base: base, admin: base + pointssim.DefaultAdminPrefix}
 }
 

@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,17 +33,12 @@ type ucSim struct {
 	base, admin string
 }
 
-var ucListening = regexp.MustCompile(`apihubsim listening on (http://\S+)`)
-
 // startUCSim starts apihubsim on a free port with the user centre's faults.
 func startUCSim(t *testing.T, name string, f ucsim.Faults) *ucSim {
 	t.Helper()
 	faults, err := json.Marshal(f)
 	require.NoError(t, err)
-	p := startProc(t, name, "apihubsim", []string{"APIHUBSIM_UC_AK=" + ucAK, "APIHUBSIM_UC_SK=" + ucSK},
-		"--addr", "127.0.0.1:0", "--record-requests", "--log-level", "warn",
-		"--seed", strconv.Itoa(len(name)), "--uc-faults", string(faults))
-	base := waitListening(t, p, ucListening)
+	p, base := startAPIHubSim(t, name, []string{"APIHUBSIM_UC_AK=" + ucAK, "APIHUBSIM_UC_SK=" + ucSK}, "--uc-faults", string(faults))
 	return &ucSim{proc: p, base: base, admin: base + ucsim.DefaultAdminPrefix}
 }
 

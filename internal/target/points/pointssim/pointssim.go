@@ -87,7 +87,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -405,6 +404,3 @@ func statusAnswer(status int) func() simkit.Answer {
 
 // timeText renders a time as the seed does: "2026-04-08T15:30:00Z".
 func timeText(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-
-// itoa is strconv.FormatInt for int64.
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
